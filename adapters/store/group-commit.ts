@@ -1,0 +1,73 @@
+/**
+ * Group commit: writes that arrive while a commit is being prepared or is in
+ * flight share the next transaction, so one fsync serves many messages and
+ * durability does not cap throughput. Every caller's promise settles only
+ * after the transaction holding its write commits (or fails).
+ */
+export class GroupCommitter<Op> {
+  private pending: { op: Op; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private scheduled = false;
+  private inFlight: Promise<void> | null = null;
+  private closed = false;
+
+  /**
+   * @param commit - writes all ops in one transaction, in order
+   * @param maxBatch - upper bound on ops in one transaction
+   */
+  constructor(
+    private readonly commit: (ops: Op[]) => Promise<void> | void,
+    private readonly maxBatch = 2000,
+  ) {}
+
+  submit(op: Op): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ op, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  get depth(): number {
+    return this.pending.length;
+  }
+
+  /** Resolves when everything submitted so far is committed. */
+  async drain(): Promise<void> {
+    while (this.pending.length > 0 || this.inFlight) {
+      if (this.inFlight) await this.inFlight.catch(() => undefined);
+      else await this.flush();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+    this.closed = true;
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight) return;
+    this.scheduled = true;
+    // setImmediate, not a timer: every write queued in this turn of the event
+    // loop joins the batch, without adding latency when traffic is light.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.inFlight || this.pending.length === 0) return;
+    const batch = this.pending.splice(0, this.maxBatch);
+    this.inFlight = (async () => {
+      try {
+        await this.commit(batch.map((b) => b.op));
+        for (const b of batch) b.resolve();
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    })();
+    await this.inFlight;
+    this.inFlight = null;
+    if (this.pending.length > 0) this.schedule();
+  }
+}

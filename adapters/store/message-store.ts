@@ -1,0 +1,175 @@
+import type { BodyCipher } from './body-cipher';
+import type { MessageRow, RowFilter, StoreBackend, WriteOp } from './backend';
+import { decodeCursor, encodeCursor } from './cursor';
+import { StoreError } from './errors';
+import { GroupCommitter } from './group-commit';
+import { newMessageId } from './message-id';
+import { MESSAGE_STATUSES, TERMINAL_STATUSES } from './types';
+import type { MessagePage, MessageQuery, MessageRecord, MessageStore, NewMessage, RetentionPolicy, StatusPatch } from './types';
+
+const MAX_PAGE = 500;
+const DEFAULT_PAGE = 50;
+const MAX_ERROR_TEXT = 1000;
+const DAY_MS = 86_400_000;
+
+export interface MessageStoreDeps {
+  cipher: BodyCipher;
+  patientKey: (patientId: string) => string;
+  now?: () => number;
+}
+
+/**
+ * The store every node and API uses: ids, patient-key hashing, body
+ * encryption and group commit, over any {@link StoreBackend}. Nothing above
+ * this class sees a sealed body; nothing below it sees a plaintext one or an MRN.
+ */
+export class EncryptedMessageStore implements MessageStore {
+  private readonly committer: GroupCommitter<WriteOp>;
+  private readonly now: () => number;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    private readonly db: StoreBackend,
+    private readonly deps: MessageStoreDeps,
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.committer = new GroupCommitter<WriteOp>((ops) => this.db.write(ops));
+  }
+
+  get backend(): 'sqlite' | 'postgres' {
+    return this.db.name;
+  }
+  get audit(): StoreBackend['audit'] {
+    return this.db.audit;
+  }
+  get tokens(): StoreBackend['tokens'] {
+    return this.db.tokens;
+  }
+  /** Writes waiting for the next commit (a backpressure signal). */
+  get pendingWrites(): number {
+    return this.committer.depth;
+  }
+
+  patientKey(patientId: string): string {
+    return this.deps.patientKey(patientId);
+  }
+
+  async insert(m: NewMessage): Promise<MessageRecord> {
+    const now = this.now();
+    const id = m.id ?? newMessageId(now);
+    const plain = typeof m.body === 'string' ? Buffer.from(m.body, 'utf8') : m.body;
+    const { keyId, sealed } = this.deps.cipher.seal(plain, id);
+    const row: MessageRow = {
+      id,
+      flowId: m.flowId ?? null,
+      nodeId: m.nodeId ?? null,
+      direction: m.direction,
+      endpoint: m.endpoint,
+      controlId: m.controlId ?? null,
+      messageType: m.messageType ?? null,
+      sender: m.sender ?? null,
+      receiver: m.receiver ?? null,
+      patientKey: m.patientId ? this.deps.patientKey(m.patientId) : null,
+      status: m.status ?? 'received',
+      contentType: m.contentType ?? 'application/octet-stream',
+      parentId: m.parentId ?? null,
+      attempts: 0,
+      errorCode: m.errorCode ?? null,
+      errorText: clip(m.errorText),
+      receivedAt: m.receivedAt ? m.receivedAt.getTime() : now,
+      updatedAt: now,
+      size: plain.length,
+      keyId,
+      body: sealed,
+    };
+    try {
+      await this.committer.submit({ kind: 'insert', row });
+    } catch (err) {
+      throw new StoreError(`could not store message ${id}`, true, { cause: err });
+    }
+    const { body: _sealed, ...meta } = row;
+    return toRecord(meta);
+  }
+
+  async update(id: string, patch: StatusPatch): Promise<void> {
+    if (patch.status !== undefined && !MESSAGE_STATUSES.includes(patch.status)) {
+      throw new StoreError(`unknown status ${String(patch.status)}`, false);
+    }
+    const p: StatusPatch = { ...patch };
+    if (p.errorText !== undefined) p.errorText = clip(p.errorText);
+    try {
+      await this.committer.submit({ kind: 'update', id, patch: p, at: this.now() });
+    } catch (err) {
+      throw new StoreError(`could not update message ${id}`, true, { cause: err });
+    }
+  }
+
+  async get(id: string, opts: { includeBody?: boolean } = {}): Promise<MessageRecord | null> {
+    const row = await this.db.get(id, opts.includeBody === true);
+    if (!row) return null;
+    const record = toRecord(row);
+    if (opts.includeBody && row.body) record.body = this.deps.cipher.open(row.body, row.keyId, row.id);
+    return record;
+  }
+
+  async search(q: MessageQuery): Promise<MessagePage> {
+    const limit = Math.max(1, Math.min(q.limit ?? DEFAULT_PAGE, MAX_PAGE));
+    const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+    if (q.cursor && !after) throw new StoreError('invalid cursor', false);
+    const rows = await this.db.search({ ...this.filter(q), after: after ?? undefined, limit: limit + 1 });
+    const items = rows.slice(0, limit).map(toRecord);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > limit && last ? encodeCursor({ receivedAt: last.receivedAt.getTime(), id: last.id }) : null };
+  }
+
+  async count(q: Omit<MessageQuery, 'limit' | 'cursor'> = {}): Promise<number> {
+    return this.db.count(this.filter(q));
+  }
+
+  async prune(policy: RetentionPolicy, now: Date = new Date(this.now())): Promise<number> {
+    const cutoffs = TERMINAL_STATUSES.flatMap((status) => {
+      const days = policy[status];
+      return days === undefined ? [] : [{ status, before: now.getTime() - days * DAY_MS }];
+    });
+    if (cutoffs.length === 0) return 0;
+    // Pending writes first, so a message updated a moment ago is judged by its new time.
+    await this.committer.drain();
+    return this.db.prune(cutoffs);
+  }
+
+  async ping(): Promise<void> {
+    await this.db.ping();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.committer.close();
+      await this.db.close();
+    })();
+    return this.closing;
+  }
+
+  private filter(q: Omit<MessageQuery, 'limit' | 'cursor'>): RowFilter {
+    return {
+      controlId: q.controlId,
+      patientKey: q.patientKey ?? (q.patientId ? this.deps.patientKey(q.patientId) : undefined),
+      messageType: q.messageType,
+      status: q.status,
+      endpoint: q.endpoint,
+      direction: q.direction,
+      parentId: q.parentId,
+      from: q.from?.getTime(),
+      to: q.to?.getTime(),
+    };
+  }
+}
+
+function clip(text: string | null | undefined): string | null {
+  if (text === undefined || text === null) return null;
+  return text.length > MAX_ERROR_TEXT ? text.slice(0, MAX_ERROR_TEXT) : text;
+}
+
+function toRecord(row: Omit<MessageRow, 'body'> & { body?: Buffer }): MessageRecord {
+  const { body: _b, receivedAt, updatedAt, ...rest } = row;
+  return { ...rest, receivedAt: new Date(receivedAt), updatedAt: new Date(updatedAt) };
+}

@@ -1,0 +1,29 @@
+import type { MessageStore } from '../store/types';
+import type { HealthRegistry } from './health-registry';
+import type { Logger } from './logger';
+
+/**
+ * The seam between the hub runtime and the nodes: the hub (or a test) puts its
+ * services here before Node-RED loads the flows, and nodes look them up.
+ * Tests swap in their own store and restore with `clearHubServices()`.
+ */
+export interface HubServices {
+  store: MessageStore;
+  logger: Logger;
+  health: HealthRegistry;
+}
+
+let current: HubServices | null = null;
+
+export function setHubServices(services: HubServices): void {
+  current = services;
+}
+
+export function clearHubServices(): void {
+  current = null;
+}
+
+export function getHubServices(): HubServices {
+  if (!current) throw new Error('hub services are not initialised (is the node running inside the IVF hub?)');
+  return current;
+}

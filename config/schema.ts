@@ -1,0 +1,175 @@
+import { ConfigError } from './config-error';
+
+/**
+ * The hub's one configuration schema. Every setting has one name, used both
+ * as the environment variable and as the key in the optional JSON config file
+ * (`HUB_CONFIG_FILE`); the environment wins. The README's configuration table
+ * lists exactly these keys (a test keeps the two in step).
+ */
+export const ROLES = ['admin', 'analyst', 'operator', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface ConfiguredUser {
+  username: string;
+  role: Role;
+  passwordHash: string;
+}
+
+export interface HubConfig {
+  configFile: string | null;
+  port: number;
+  host: string;
+  dataDir: string;
+  flowsDir: string;
+  storeUrl: string;
+  storeKeys: string | null;
+  patientKeySecret: string | null;
+  credentialSecret: string | null;
+  adminPassword: string | null;
+  users: ConfiguredUser[];
+  sessionTtlMinutes: number;
+  tlsCertFile: string | null;
+  tlsKeyFile: string | null;
+  tlsCaFile: string | null;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  retention: Partial<Record<'sent' | 'filtered' | 'error', number>>;
+  pruneIntervalMinutes: number;
+  metricsPublic: boolean;
+  httpNodeRoot: string;
+  shutdownTimeoutMs: number;
+}
+
+export interface SettingSpec<K extends keyof HubConfig = keyof HubConfig> {
+  key: string;
+  field: K;
+  default: string;
+  allowed: string;
+  description: string;
+  parse(raw: string, key: string): HubConfig[K];
+}
+
+const fail = (key: string, raw: string, allowed: string): never => {
+  throw new ConfigError(key, raw, allowed);
+};
+
+function int(min: number, max: number) {
+  return (raw: string, key: string): number => {
+    const n = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) fail(key, raw, `an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+const str = (raw: string): string => raw;
+const optional = (raw: string): string | null => (raw === '' ? null : raw);
+function bool(raw: string, key: string): boolean {
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  return fail(key, raw, 'true or false');
+}
+
+function storeUrl(raw: string, key: string): string {
+  if (/^sqlite:/.test(raw) || /^postgres(ql)?:\/\/[^/]+/.test(raw)) return raw;
+  return fail(key, raw, 'sqlite: (file in the data dir), sqlite:/path/to/file.db, or postgres://user@host:port/database');
+}
+
+function storeKeys(raw: string, key: string): string | null {
+  if (raw === '') return null;
+  for (const part of raw.split(',')) {
+    const m = /^([A-Za-z0-9_-]{1,32}):([A-Za-z0-9+/=_-]+)$/.exec(part.trim());
+    if (!m || Buffer.from(m[2]!, 'base64').length !== 32) {
+      fail(key, '<redacted>', 'comma-separated id:key pairs, each key 32 bytes in base64 (openssl rand -base64 32); the first encrypts new bodies');
+    }
+  }
+  return raw;
+}
+
+function secret(minBytes: number, encoding: 'base64' | 'text') {
+  return (raw: string, key: string): string | null => {
+    if (raw === '') return null;
+    const len = encoding === 'base64' ? Buffer.from(raw, 'base64').length : Buffer.byteLength(raw);
+    if (len < minBytes) fail(key, '<redacted>', encoding === 'base64' ? `at least ${minBytes} bytes in base64` : `at least ${minBytes} characters`);
+    return raw;
+  };
+}
+
+const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
+function users(raw: string, key: string): ConfiguredUser[] {
+  if (raw === '') return [];
+  const allowed = `a JSON array of {"username","role","passwordHash"} with role one of ${ROLES.join(', ')} and a bcrypt hash`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return fail(key, '<not JSON>', allowed);
+  }
+  if (!Array.isArray(parsed)) return fail(key, '<not an array>', allowed);
+  const seen = new Set<string>();
+  return parsed.map((u: unknown, i) => {
+    const o = (u ?? {}) as Record<string, unknown>;
+    const where = `${key}[${i}]`;
+    if (typeof o.username !== 'string' || !/^[A-Za-z0-9._@-]{1,64}$/.test(o.username)) fail(`${where}.username`, String(o.username), 'letters, digits and ._@- (1-64)');
+    if (seen.has(o.username as string)) fail(`${where}.username`, String(o.username), 'a name not used by another user');
+    seen.add(o.username as string);
+    if (!ROLES.includes(o.role as Role)) fail(`${where}.role`, String(o.role), `one of ${ROLES.join(', ')}`);
+    if (typeof o.passwordHash !== 'string' || !BCRYPT.test(o.passwordHash)) fail(`${where}.passwordHash`, '<redacted>', 'a bcrypt hash ($2b$…)');
+    return { username: o.username as string, role: o.role as Role, passwordHash: o.passwordHash as string };
+  });
+}
+
+const RETAINABLE = ['sent', 'filtered', 'error'] as const;
+function retention(raw: string, key: string): HubConfig['retention'] {
+  const out: HubConfig['retention'] = {};
+  if (raw.trim() === '') return out;
+  const allowed = `comma-separated status=days with status one of ${RETAINABLE.join(', ')} and days 1-36500, e.g. sent=90,error=365`;
+  for (const part of raw.split(',')) {
+    const m = /^\s*(\w+)\s*=\s*(\d+)\s*$/.exec(part);
+    if (!m || !RETAINABLE.includes(m[1] as (typeof RETAINABLE)[number])) return fail(key, raw, allowed);
+    const days = Number(m[2]);
+    if (days < 1 || days > 36500) return fail(key, raw, allowed);
+    out[m[1] as (typeof RETAINABLE)[number]] = days;
+  }
+  return out;
+}
+
+function host(raw: string, key: string): string {
+  if (/^[A-Za-z0-9.:-]+$/.test(raw)) return raw;
+  return fail(key, raw, 'an IP address or host name to bind, e.g. 0.0.0.0 or 127.0.0.1');
+}
+
+function logLevel(raw: string, key: string): HubConfig['logLevel'] {
+  if (raw === 'debug' || raw === 'info' || raw === 'warn' || raw === 'error') return raw;
+  return fail(key, raw, 'one of debug, info, warn, error');
+}
+
+function urlPath(raw: string, key: string): string {
+  if (/^\/[A-Za-z0-9_-]+$/.test(raw) && !['/api', '/monitor', '/metrics', '/healthz', '/readyz'].includes(raw)) return raw;
+  return fail(key, raw, 'a single path segment like /in, not used by the hub itself');
+}
+
+function spec<K extends keyof HubConfig>(s: SettingSpec<K>): SettingSpec<K> {
+  return s;
+}
+
+export const SETTINGS: SettingSpec[] = [
+  spec({ key: 'HUB_CONFIG_FILE', field: 'configFile', default: '', allowed: 'path to a JSON file', description: 'Optional JSON file whose keys are the names in this table; environment variables override it.', parse: optional }),
+  spec({ key: 'HUB_PORT', field: 'port', default: '1880', allowed: '1-65535', description: 'Port of the hub HTTP(S) server (editor, API, monitor, metrics, health).', parse: int(1, 65535) }),
+  spec({ key: 'HUB_HOST', field: 'host', default: '0.0.0.0', allowed: 'IP or host name', description: 'Address the HTTP server binds.', parse: host }),
+  spec({ key: 'HUB_DATA_DIR', field: 'dataDir', default: './data', allowed: 'directory path', description: 'Runtime data: Node-RED user dir (flows, credentials), SQLite store, generated secrets.', parse: str }),
+  spec({ key: 'HUB_FLOWS_DIR', field: 'flowsDir', default: './flows', allowed: 'directory path', description: 'Reference flows (*.json) seeded into the runtime on first start.', parse: str }),
+  spec({ key: 'HUB_STORE_URL', field: 'storeUrl', default: 'sqlite:', allowed: 'sqlite:[path] or postgres://…', description: 'Message store backend. `sqlite:` keeps it in the data dir; `postgres://` shares it between hub processes.', parse: storeUrl }),
+  spec({ key: 'HUB_STORE_KEYS', field: 'storeKeys', default: '(generated)', allowed: 'id:base64,…', description: 'AES-256-GCM keys for message bodies at rest. The first encrypts; the others still decrypt (rotation). Generated into the data dir when unset; required with PostgreSQL.', parse: storeKeys }),
+  spec({ key: 'HUB_PATIENT_KEY_SECRET', field: 'patientKeySecret', default: '(generated)', allowed: 'base64, ≥ 32 bytes', description: 'HMAC secret for the searchable patient key (the MRN itself is never stored). Generated when unset; required with PostgreSQL.', parse: secret(32, 'base64') }),
+  spec({ key: 'HUB_CREDENTIAL_SECRET', field: 'credentialSecret', default: '(generated)', allowed: '≥ 16 characters', description: "Encrypts Node-RED node credentials. Generated once and kept in the data dir when unset.", parse: secret(16, 'text') }),
+  spec({ key: 'HUB_ADMIN_PASSWORD', field: 'adminPassword', default: '(generated)', allowed: '≥ 12 characters', description: 'Password of the built-in `admin` user. When unset, the first start generates one, prints it once and writes it to `<data>/admin-password.txt` (0600).', parse: secret(12, 'text') }),
+  spec({ key: 'HUB_USERS', field: 'users', default: '[]', allowed: 'JSON array', description: 'More users: `[{"username":"ana","role":"analyst","passwordHash":"$2b$12$…"}]`. Roles: admin, analyst, operator, viewer.', parse: users }),
+  spec({ key: 'HUB_SESSION_TTL_MINUTES', field: 'sessionTtlMinutes', default: '480', allowed: '5-10080', description: 'Lifetime of a login session token.', parse: int(5, 10080) }),
+  spec({ key: 'HUB_TLS_CERT_FILE', field: 'tlsCertFile', default: '', allowed: 'PEM file', description: 'With HUB_TLS_KEY_FILE, serve HTTPS instead of HTTP.', parse: optional }),
+  spec({ key: 'HUB_TLS_KEY_FILE', field: 'tlsKeyFile', default: '', allowed: 'PEM file', description: 'Private key for HUB_TLS_CERT_FILE.', parse: optional }),
+  spec({ key: 'HUB_TLS_CA_FILE', field: 'tlsCaFile', default: '', allowed: 'PEM file', description: 'CA bundle; when set, clients must present a certificate it signed.', parse: optional }),
+  spec({ key: 'HUB_LOG_LEVEL', field: 'logLevel', default: 'info', allowed: 'debug, info, warn, error', description: 'Log level (JSON lines; never message content).', parse: logLevel }),
+  spec({ key: 'HUB_RETENTION', field: 'retention', default: 'sent=90,filtered=30,error=365', allowed: 'status=days,…', description: 'Days to keep messages per terminal status; in-flight messages are never pruned.', parse: retention }),
+  spec({ key: 'HUB_PRUNE_INTERVAL_MINUTES', field: 'pruneIntervalMinutes', default: '60', allowed: '1-10080', description: 'How often retention pruning runs.', parse: int(1, 10080) }),
+  spec({ key: 'HUB_METRICS_PUBLIC', field: 'metricsPublic', default: 'false', allowed: 'true, false', description: 'Serve /metrics without a token (for a scraper on a trusted network).', parse: bool }),
+  spec({ key: 'HUB_HTTP_NODE_ROOT', field: 'httpNodeRoot', default: '/in', allowed: 'one path segment', description: 'Where flows\' http-in endpoints are served; they require an API token.', parse: urlPath }),
+  spec({ key: 'HUB_SHUTDOWN_TIMEOUT_MS', field: 'shutdownTimeoutMs', default: '8000', allowed: '1000-9500', description: 'Time given to in-flight work on SIGTERM before the process exits (under the 10 s budget).', parse: int(1000, 9500) }),
+];

@@ -83,6 +83,10 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
   });
 
   let stopping = false;
+  let flowsStarted = false;
+  health.register('flows', async () => {
+    if (!flowsStarted) throw new Error('flows not started');
+  });
   app.use(healthRouter(() => health.list(), () => stopping));
   app.use('/api/v1', apiRouter({ store, tokens, users, sessionTtlMs: config.sessionTtlMinutes * 60_000, version }));
   app.use(metricsRouter(createMetrics(store), config.metricsPublic ? [] : [authenticate(tokens)]));
@@ -137,6 +141,7 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
     });
   });
   await RED.start();
+  flowsStarted = true;
 
   const pruneTimer = setInterval(() => {
     store.prune(config.retention).then(

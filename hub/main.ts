@@ -21,14 +21,10 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = jsonLogger(config.logLevel, 'hub');
-  let hub: Hub;
-  try {
-    hub = await startHub(config, logger);
-  } catch (err) {
-    logger.error('hub failed to start', { error: err instanceof Error ? err.message : String(err) });
-    process.exit(EXIT_FAILED);
-  }
 
+  // Signal handlers go in before the start: a SIGTERM that arrives while
+  // flows are still loading must still end in an orderly stop.
+  let hub: Hub | null = null;
   let shuttingDown = false;
   const shutdown = (signal: string): void => {
     if (shuttingDown) return;
@@ -39,10 +35,7 @@ async function main(): Promise<void> {
       process.exit(EXIT_FAILED);
     }, config.shutdownTimeoutMs);
     force.unref();
-    hub.stop().then(
-      () => process.exit(0),
-      () => process.exit(EXIT_FAILED),
-    );
+    if (hub) hub.stop().then(() => process.exit(0), () => process.exit(EXIT_FAILED));
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
@@ -50,6 +43,17 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => {
     logger.error('unhandled rejection', { error: reason instanceof Error ? reason.name : typeof reason });
   });
+
+  try {
+    hub = await startHub(config, logger);
+  } catch (err) {
+    logger.error('hub failed to start', { error: err instanceof Error ? err.message : String(err) });
+    process.exit(EXIT_FAILED);
+  }
+  if (shuttingDown) {
+    const started = hub;
+    started.stop().then(() => process.exit(0), () => process.exit(EXIT_FAILED));
+  }
 }
 
 void main();

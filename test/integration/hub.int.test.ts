@@ -1,0 +1,195 @@
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import bcrypt from 'bcryptjs';
+import { CANARY_MRN, CANARY_NAME, canaryOru } from '../fixtures/canary';
+import { createToken, login, startHubProcess } from '../support/hub-process';
+import type { HubProcess } from '../support/hub-process';
+
+const ADMIN_PASSWORD = 'admin-password-for-tests';
+const ANALYST_PASSWORD = 'analyst-password-for-tests';
+const auth = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+describe('hub process (the built hub, as npm start runs it)', () => {
+  let hub: HubProcess;
+  let admin: string;
+
+  beforeAll(async () => {
+    hub = await startHubProcess({
+      HUB_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      HUB_USERS: JSON.stringify([{ username: 'ana', role: 'analyst', passwordHash: bcrypt.hashSync(ANALYST_PASSWORD, 4) }]),
+    });
+    admin = await login(hub.url, 'admin', ADMIN_PASSWORD);
+  });
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  test('liveness and readiness answer without a token', async () => {
+    expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${hub.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { store: 'ok', flows: 'ok' } });
+  });
+
+  test('the Node-RED admin API refuses a request without a token', async () => {
+    expect((await fetch(`${hub.url}/flows`)).status).toBe(401);
+    expect((await fetch(`${hub.url}/nodes`, { headers: { accept: 'application/json' } })).status).toBe(401);
+    expect((await fetch(`${hub.url}/flows`, { headers: auth('hub_not-a-real-token') })).status).toBe(401);
+  });
+
+  test('with a token the palette lists the hub nodes in the IVF hub category', async () => {
+    const res = await fetch(`${hub.url}/nodes`, { headers: { ...auth(admin), accept: 'application/json' } });
+    expect(res.status).toBe(200);
+    const sets = (await res.json()) as { types: string[]; enabled: boolean }[];
+    const types = sets.flatMap((s) => s.types);
+    expect(types).toEqual(expect.arrayContaining(['store-record', 'store-status']));
+    const html = await (await fetch(`${hub.url}/nodes`, { headers: { ...auth(admin), accept: 'text/html' } })).text();
+    expect(html).toContain("category: 'IVF hub'");
+  });
+
+  test('the reference flows are loaded', async () => {
+    const res = await fetch(`${hub.url}/flows`, { headers: auth(admin) });
+    const flows = (await res.json()) as { type: string; label?: string }[];
+    expect(flows.some((n) => n.type === 'tab' && n.label === 'HTTP intake')).toBe(true);
+    expect(flows.some((n) => n.type === 'store-record')).toBe(true);
+  });
+
+  test('API, OpenAPI document, monitor and metrics are served', async () => {
+    const doc = (await (await fetch(`${hub.url}/api/v1/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/messages', '/audit', '/auth/login', '/tokens']));
+    expect((await fetch(`${hub.url}/monitor`)).status).toBe(200);
+    expect((await fetch(`${hub.url}/metrics`)).status).toBe(401);
+    const metrics = await (await fetch(`${hub.url}/metrics`, { headers: auth(admin) })).text();
+    expect(metrics).toContain('hub_store_up{backend="sqlite"} 1');
+    expect((await fetch(`${hub.url}/api/v1/messages`)).status).toBe(401);
+  });
+
+  test('a wrong password is refused and audited; repeated failures are throttled', async () => {
+    const attempt = () => fetch(`${hub.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'mallory', password: 'guess' }) });
+    const codes: number[] = [];
+    for (let i = 0; i < 6; i++) codes.push((await attempt()).status);
+    expect(codes.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(codes[5]).toBe(429);
+    const audit = (await (await fetch(`${hub.url}/api/v1/audit?actor=mallory`, { headers: auth(admin) })).json()) as { items: { action: string }[] };
+    expect(audit.items.map((e) => e.action)).toContain('auth.login.fail');
+  });
+
+  describe('roles', () => {
+    let viewer: string;
+    let operator: string;
+    let analyst: string;
+    let messageId: string;
+
+    beforeAll(async () => {
+      viewer = await createToken(hub.url, admin, 'viewer-bot', 'viewer');
+      operator = await createToken(hub.url, admin, 'operator-bot', 'operator');
+      analyst = await login(hub.url, 'ana', ANALYST_PASSWORD);
+      const res = await fetch(`${hub.url}/in/messages`, { method: 'POST', headers: { ...auth(operator), 'content-type': 'text/plain' }, body: canaryOru('ROLE-1') });
+      expect(res.status).toBe(202);
+      messageId = ((await res.json()) as { id: string }).id;
+    });
+
+    const deploy = async (token: string): Promise<number> => {
+      const flows = await (await fetch(`${hub.url}/flows`, { headers: auth(admin) })).json();
+      const res = await fetch(`${hub.url}/flows`, { method: 'POST', headers: { ...auth(token), 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flows) });
+      return res.status;
+    };
+
+    test('a viewer cannot deploy flows', async () => {
+      expect([401, 403]).toContain(await deploy(viewer));
+    });
+
+    test('an operator cannot deploy flows', async () => {
+      expect([401, 403]).toContain(await deploy(operator));
+    });
+
+    test('an analyst can deploy, and the deploy is audited with who and when', async () => {
+      expect([200, 204]).toContain(await deploy(analyst));
+      const audit = (await (await fetch(`${hub.url}/api/v1/audit?action=flows.deploy`, { headers: auth(admin) })).json()) as { items: { actor: string; at: string }[] };
+      expect(audit.items[0]?.actor).toBe('ana');
+      expect(Date.now() - new Date(audit.items[0]!.at).getTime()).toBeLessThan(60_000);
+    });
+
+    test('a viewer sees message metadata but never the body', async () => {
+      const list = (await (await fetch(`${hub.url}/api/v1/messages?endpoint=http-intake&limit=500`, { headers: auth(viewer) })).json()) as { items: { id: string; body?: unknown }[] };
+      expect(list.items.map((m) => m.id)).toContain(messageId);
+      expect(list.items.every((m) => m.body === undefined)).toBe(true);
+      expect((await fetch(`${hub.url}/api/v1/messages/${messageId}?includeBody=true`, { headers: auth(viewer) })).status).toBe(403);
+      const meta = (await (await fetch(`${hub.url}/api/v1/messages/${messageId}`, { headers: auth(viewer) })).json()) as Record<string, unknown>;
+      expect(meta.body).toBeUndefined();
+      expect(JSON.stringify(meta)).not.toContain('CANARY');
+    });
+
+    test('an operator reads the body, and the read is audited', async () => {
+      const res = await fetch(`${hub.url}/api/v1/messages/${messageId}?includeBody=true`, { headers: auth(operator) });
+      expect(res.status).toBe(200);
+      const m = (await res.json()) as { body: { encoding: string; data: string } };
+      expect(m.body).toEqual({ encoding: 'utf8', data: canaryOru('ROLE-1') });
+      const audit = (await (await fetch(`${hub.url}/api/v1/audit?action=message.view-body`, { headers: auth(admin) })).json()) as { items: { actor: string; target: string }[] };
+      expect(audit.items[0]).toMatchObject({ actor: 'token:operator-bot', target: messageId });
+    });
+
+    test('only an admin manages tokens and reads the audit log', async () => {
+      for (const t of [viewer, operator, analyst]) {
+        expect((await fetch(`${hub.url}/api/v1/audit`, { headers: auth(t) })).status).toBe(403);
+        expect((await fetch(`${hub.url}/api/v1/tokens`, { method: 'POST', headers: { ...auth(t), 'content-type': 'application/json' }, body: '{"name":"x","role":"admin"}' })).status).toBe(403);
+      }
+    });
+
+    test('a revoked token stops working', async () => {
+      const res = await fetch(`${hub.url}/api/v1/tokens`, { method: 'POST', headers: { ...auth(admin), 'content-type': 'application/json' }, body: '{"name":"short-lived","role":"viewer"}' });
+      const { id, token } = (await res.json()) as { id: string; token: string };
+      expect((await fetch(`${hub.url}/api/v1/me`, { headers: auth(token) })).status).toBe(200);
+      expect((await fetch(`${hub.url}/api/v1/tokens/${id}`, { method: 'DELETE', headers: auth(admin) })).status).toBe(204);
+      expect((await fetch(`${hub.url}/api/v1/me`, { headers: auth(token) })).status).toBe(401);
+    });
+
+    test('http-in endpoints need a token', async () => {
+      expect((await fetch(`${hub.url}/in/messages`, { method: 'POST', body: 'x' })).status).toBe(401);
+    });
+  });
+
+  test('no canary PHI in the log output or in the raw SQLite files', async () => {
+    const res = await fetch(`${hub.url}/in/messages`, { method: 'POST', headers: { ...auth(admin), 'content-type': 'text/plain' }, body: canaryOru('CANARY-FILE-1') });
+    expect(res.status).toBe(202);
+    const storeDir = join(hub.dataDir, 'store');
+    const files = readdirSync(storeDir).map((f) => join(storeDir, f));
+    expect(files.some((f) => f.endsWith('messages.db'))).toBe(true);
+    const bytes = Buffer.concat(files.map((f) => readFileSync(f)));
+    expect(bytes.length).toBeGreaterThan(0);
+    for (const canary of [CANARY_MRN, CANARY_NAME.split('^')[0]!, 'CANARY']) expect(bytes.includes(Buffer.from(canary))).toBe(false);
+    expect(hub.output()).not.toContain('CANARY');
+  });
+});
+
+describe('first start without configured secrets', () => {
+  test('generates an admin password, prints it once, keeps only its hash and a 0600 copy', async () => {
+    const first = await startHubProcess({});
+    const m = /generated admin password[^\n]*\n\s*\n\s*(\S+)/.exec(first.output());
+    expect(m).not.toBeNull();
+    const password = m![1]!;
+    expect(password.length).toBeGreaterThanOrEqual(20);
+    const file = join(first.dataDir, 'admin-password.txt');
+    expect(readFileSync(file, 'utf8').trim()).toBe(password);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const secrets = readFileSync(join(first.dataDir, 'secrets.json'), 'utf8');
+    expect(statSync(join(first.dataDir, 'secrets.json')).mode & 0o777).toBe(0o600);
+    expect(secrets).not.toContain(password);
+    const { credentialSecret } = JSON.parse(secrets) as { credentialSecret: string };
+    expect(credentialSecret.length).toBeGreaterThanOrEqual(32);
+    await login(first.url, 'admin', password);
+    const stopped = await first.stop('SIGTERM');
+    expect(stopped.code).toBe(0);
+
+    const second = await startHubProcess({ HUB_DATA_DIR: first.dataDir });
+    try {
+      expect(second.output()).not.toContain('generated admin password');
+      await login(second.url, 'admin', password);
+      expect(JSON.parse(readFileSync(join(first.dataDir, 'secrets.json'), 'utf8'))).toMatchObject({ credentialSecret });
+    } finally {
+      await second.stop();
+    }
+    expect(existsSync(join(first.dataDir, 'node-red', 'flows.json'))).toBe(true);
+  });
+});

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -98,7 +99,9 @@ export class StatusTap {
   private readonly waiting: { match: (s: NodeStatus) => boolean; resolve: (s: NodeStatus) => void }[] = [];
 
   constructor(id: string) {
-    flowNode(id).on('call:status', (call: { args: unknown[] }) => {
+    // Node's typings only list 'input' and 'close'; the helper's events come through EventEmitter.
+    const emitter: EventEmitter = flowNode(id);
+    emitter.on('call:status', (call: { args: unknown[] }) => {
       const status = call.args[0] as NodeStatus;
       this.all.push(status);
       for (const w of [...this.waiting]) {

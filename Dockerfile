@@ -25,7 +25,7 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     HUB_DATA_DIR=/data \
     HUB_PORT=1880 \
-    HUB_HOST=0.0.0.0
+    HUB_BIND=0.0.0.0
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules

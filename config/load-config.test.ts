@@ -20,7 +20,7 @@ function configError(env: Record<string, string>, readFile = noFile): ConfigErro
 describe('loadConfig', () => {
   test('defaults give an embedded hub on port 1880 with SQLite', () => {
     const c = loadConfig({}, noFile);
-    expect(c).toMatchObject({ port: 1880, host: '0.0.0.0', dataDir: './data', storeUrl: 'sqlite:', httpNodeRoot: '/in', metricsPublic: false, users: [] });
+    expect(c).toMatchObject({ port: 1880, host: '127.0.0.1', dataDir: './data', storeUrl: 'sqlite:', httpNodeRoot: '/in', metricsPublic: false, users: [] });
     expect(c.retention).toEqual({ sent: 90, filtered: 30, error: 365 });
     expect(c.storeKeys).toBeNull();
     expect(c.adminPassword).toBeNull();
@@ -30,7 +30,7 @@ describe('loadConfig', () => {
     ['HUB_PORT', 'abc'],
     ['HUB_PORT', '70000'],
     ['HUB_PORT', '1.5'],
-    ['HUB_HOST', 'bad host!'],
+    ['HUB_BIND', 'bad host!'],
     ['HUB_STORE_URL', 'mysql://x'],
     ['HUB_LOG_LEVEL', 'verbose'],
     ['HUB_RETENTION', 'sent=0'],

@@ -105,6 +105,11 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
   const seeded = seedFlows(resolve(ROOT, config.flowsDir), userDir);
   if (seeded) logger.info('seeded reference flows', { files: seeded });
 
+  // Flows refer to these as ${HUB_BIND} / ${HUB_MLLP_PORT}; Node-RED resolves
+  // env references when a flow starts, so they must be in the environment first.
+  process.env.HUB_BIND = config.host;
+  process.env.HUB_MLLP_PORT = String(config.mllpPort);
+
   const toNodeRedUser = (u: { username: string; role: Parameters<typeof nodeRedPermissions>[0] } | null) =>
     u ? { username: u.username, permissions: nodeRedPermissions(u.role) } : null;
   const nodeAuth = authenticate(tokens);

@@ -3,18 +3,8 @@
  * never on message text; messages name identifiers (control ids, keys), never
  * message content, because content is PHI.
  */
-export type ErrorCode =
-  | 'CONNECT_FAILED'
-  | 'TIMEOUT'
-  | 'NACK'
-  | 'PARSE'
-  | 'AUTH'
-  | 'RATE_LIMITED'
-  | 'PROVIDER'
-  | 'CONFIG'
-  | 'STORE'
-  | 'CRYPTO'
-  | 'NOT_FOUND';
+export const HUB_ERROR_CODES = ['CONNECT_FAILED', 'TIMEOUT', 'NACK', 'PARSE', 'AUTH', 'RATE_LIMITED', 'PROVIDER', 'CONFIG', 'STORE', 'CRYPTO', 'NOT_FOUND'] as const;
+export type ErrorCode = (typeof HUB_ERROR_CODES)[number];
 
 export class IntegrationError extends Error {
   constructor(

@@ -53,8 +53,8 @@ export interface StoreBackend {
   readonly audit: AuditLog;
   readonly tokens: TokenRepository;
   init(): Promise<void>;
-  /** All ops in one transaction, in order. */
-  write(ops: WriteOp[]): Promise<void> | void;
+  /** All ops in one transaction, in order; returns the rows each op changed. */
+  write(ops: WriteOp[]): Promise<number[]> | number[];
   get(id: string, includeBody: boolean): Promise<MessageRow | null>;
   search(query: RowQuery): Promise<MessageRow[]>;
   count(filter: RowFilter): Promise<number>;

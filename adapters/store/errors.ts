@@ -5,3 +5,10 @@ export class StoreError extends IntegrationError {
     super(message, 'STORE', retryable, options);
   }
 }
+
+/** No message with that id: a caller bug or a pruned record, never worth a retry. */
+export class MessageNotFoundError extends IntegrationError {
+  constructor(id: string) {
+    super(`no stored message ${id}`, 'NOT_FOUND', false);
+  }
+}

@@ -4,24 +4,24 @@
  * durability does not cap throughput. Every caller's promise settles only
  * after the transaction holding its write commits (or fails).
  */
-export class GroupCommitter<Op> {
-  private pending: { op: Op; resolve: () => void; reject: (err: unknown) => void }[] = [];
+export class GroupCommitter<Op, R = void> {
+  private pending: { op: Op; resolve: (result: R) => void; reject: (err: unknown) => void }[] = [];
   private scheduled = false;
   private inFlight: Promise<void> | null = null;
   private closed = false;
 
   /**
-   * @param commit - writes all ops in one transaction, in order
+   * @param commit - writes all ops in one transaction, in order, and returns one result per op
    * @param maxBatch - upper bound on ops in one transaction
    */
   constructor(
-    private readonly commit: (ops: Op[]) => Promise<void> | void,
+    private readonly commit: (ops: Op[]) => Promise<R[]> | R[],
     private readonly maxBatch = 2000,
   ) {}
 
-  submit(op: Op): Promise<void> {
+  submit(op: Op): Promise<R> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<R>((resolve, reject) => {
       this.pending.push({ op, resolve, reject });
       this.schedule();
     });
@@ -60,8 +60,8 @@ export class GroupCommitter<Op> {
     const batch = this.pending.splice(0, this.maxBatch);
     this.inFlight = (async () => {
       try {
-        await this.commit(batch.map((b) => b.op));
-        for (const b of batch) b.resolve();
+        const results = await this.commit(batch.map((b) => b.op));
+        batch.forEach((b, i) => b.resolve(results[i] as R));
       } catch (err) {
         for (const b of batch) b.reject(err);
       }

@@ -3,6 +3,6 @@ export { BodyCipher, CryptoError, parseKeyList } from './body-cipher';
 export { createMessageStore } from './create-store';
 export type { CreateStoreOptions } from './create-store';
 export { EncryptedMessageStore } from './message-store';
-export { StoreError } from './errors';
+export { MessageNotFoundError, StoreError } from './errors';
 export { newMessageId, isMessageId } from './message-id';
 export { makePatientKeyer } from './patient-key';

@@ -1,7 +1,7 @@
 import type { BodyCipher } from './body-cipher';
 import type { MessageRow, RowFilter, StoreBackend, WriteOp } from './backend';
 import { decodeCursor, encodeCursor } from './cursor';
-import { StoreError } from './errors';
+import { MessageNotFoundError, StoreError } from './errors';
 import { GroupCommitter } from './group-commit';
 import { newMessageId } from './message-id';
 import { MESSAGE_STATUSES, TERMINAL_STATUSES } from './types';
@@ -24,7 +24,7 @@ export interface MessageStoreDeps {
  * this class sees a sealed body; nothing below it sees a plaintext one or an MRN.
  */
 export class EncryptedMessageStore implements MessageStore {
-  private readonly committer: GroupCommitter<WriteOp>;
+  private readonly committer: GroupCommitter<WriteOp, number>;
   private readonly now: () => number;
   private closing: Promise<void> | null = null;
 
@@ -33,7 +33,7 @@ export class EncryptedMessageStore implements MessageStore {
     private readonly deps: MessageStoreDeps,
   ) {
     this.now = deps.now ?? Date.now;
-    this.committer = new GroupCommitter<WriteOp>((ops) => this.db.write(ops));
+    this.committer = new GroupCommitter<WriteOp, number>((ops) => this.db.write(ops));
   }
 
   get backend(): 'sqlite' | 'postgres' {
@@ -55,6 +55,7 @@ export class EncryptedMessageStore implements MessageStore {
   }
 
   async insert(m: NewMessage): Promise<MessageRecord> {
+    if (m.status !== undefined && !MESSAGE_STATUSES.includes(m.status)) throw new StoreError(`unknown status ${String(m.status)}`, false);
     const now = this.now();
     const id = m.id ?? newMessageId(now);
     const plain = typeof m.body === 'string' ? Buffer.from(m.body, 'utf8') : m.body;
@@ -97,11 +98,13 @@ export class EncryptedMessageStore implements MessageStore {
     }
     const p: StatusPatch = { ...patch };
     if (p.errorText !== undefined) p.errorText = clip(p.errorText);
+    let changed: number;
     try {
-      await this.committer.submit({ kind: 'update', id, patch: p, at: this.now() });
+      changed = await this.committer.submit({ kind: 'update', id, patch: p, at: this.now() });
     } catch (err) {
       throw new StoreError(`could not update message ${id}`, true, { cause: err });
     }
+    if (changed === 0) throw new MessageNotFoundError(id);
   }
 
   async get(id: string, opts: { includeBody?: boolean } = {}): Promise<MessageRecord | null> {

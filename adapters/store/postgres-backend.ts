@@ -59,23 +59,26 @@ export class PostgresBackend implements StoreBackend {
     }
   }
 
-  async write(ops: WriteOp[]): Promise<void> {
+  async write(ops: WriteOp[]): Promise<number[]> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
+      const changes: number[] = [];
       let inserts: MessageRow[] = [];
       for (const op of ops) {
         if (op.kind === 'insert') {
           inserts.push(op.row);
+          changes.push(1);
           continue;
         }
         // Updates may target rows inserted earlier in this batch: flush those first.
         if (inserts.length) await this.insertRows(client, inserts);
         inserts = [];
-        await this.applyUpdate(client, op.id, op.patch, op.at);
+        changes.push(await this.applyUpdate(client, op.id, op.patch, op.at));
       }
       if (inserts.length) await this.insertRows(client, inserts);
       await client.query('COMMIT');
+      return changes;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
@@ -97,7 +100,7 @@ export class PostgresBackend implements StoreBackend {
     );
   }
 
-  private async applyUpdate(client: PoolClient, id: string, patch: StatusPatch, at: number): Promise<void> {
+  private async applyUpdate(client: PoolClient, id: string, patch: StatusPatch, at: number): Promise<number> {
     const values: unknown[] = [id, at];
     const sets = ['updated_at = $2'];
     const set = (column: string, value: unknown): void => {
@@ -108,7 +111,8 @@ export class PostgresBackend implements StoreBackend {
     if (patch.errorCode !== undefined) set('error_code', patch.errorCode);
     if (patch.errorText !== undefined) set('error_text', patch.errorText);
     if (patch.incrementAttempts) sets.push('attempts = attempts + 1');
-    await client.query(`UPDATE hub_messages SET ${sets.join(', ')} WHERE id = $1`, values);
+    const res = await client.query(`UPDATE hub_messages SET ${sets.join(', ')} WHERE id = $1`, values);
+    return res.rowCount ?? 0;
   }
 
   async get(id: string, includeBody: boolean): Promise<MessageRow | null> {

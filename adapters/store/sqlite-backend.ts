@@ -47,17 +47,14 @@ export class SqliteBackend implements StoreBackend {
     if (result !== 'ok') throw new Error(`SQLite quick_check failed: ${String(result)}`);
   }
 
-  write(ops: WriteOp[]): void {
-    const tx = this.db.transaction((batch: WriteOp[]) => {
-      for (const op of batch) {
-        if (op.kind === 'insert') this.insertStmt.run(op.row);
-        else this.applyUpdate(op.id, op.patch, op.at);
-      }
-    });
-    tx(ops);
+  write(ops: WriteOp[]): number[] {
+    const tx = this.db.transaction((batch: WriteOp[]) =>
+      batch.map((op) => (op.kind === 'insert' ? this.insertStmt.run(op.row).changes : this.applyUpdate(op.id, op.patch, op.at))),
+    );
+    return tx(ops);
   }
 
-  private applyUpdate(id: string, patch: StatusPatch, at: number): void {
+  private applyUpdate(id: string, patch: StatusPatch, at: number): number {
     const sets = ['updated_at = @at'];
     const params: Record<string, unknown> = { id, at };
     if (patch.status !== undefined) {
@@ -73,7 +70,7 @@ export class SqliteBackend implements StoreBackend {
       params.errorText = patch.errorText;
     }
     if (patch.incrementAttempts) sets.push('attempts = attempts + 1');
-    this.db.prepare(`UPDATE hub_messages SET ${sets.join(', ')} WHERE id = @id`).run(params);
+    return this.db.prepare(`UPDATE hub_messages SET ${sets.join(', ')} WHERE id = @id`).run(params).changes;
   }
 
   async get(id: string, includeBody: boolean): Promise<MessageRow | null> {

@@ -25,8 +25,10 @@ export = function init(RED: NodeAPI): void {
 
     this.on('input', (msg: NodeMessage & Record<string, unknown>, send, done) => {
       let store;
+      let body: Buffer;
       try {
         store = getHubServices().store;
+        body = payloadBytes(msg.payload);
       } catch (err) {
         done(err as Error);
         return;
@@ -46,7 +48,7 @@ export = function init(RED: NodeAPI): void {
           parentId: stringProp(msg, 'hubMessageId') ?? null,
           status: def.status || 'received',
           contentType: def.contentType || 'application/octet-stream',
-          body: payloadBytes(msg.payload),
+          body,
         })
         .then(
           (record) => {

@@ -1,5 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { errorCode } from '../../adapters/shared/errors';
+import { errorCode, HUB_ERROR_CODES } from '../../adapters/shared/errors';
 import { getHubServices } from '../../adapters/shared/registry';
 import type { MessageStatus } from '../../adapters/store';
 import { MESSAGE_STATUSES } from '../../adapters/store';
@@ -31,7 +31,12 @@ export = function init(RED: NodeAPI): void {
         done(new Error(RED._('store-status.errors.bad-status')));
         return;
       }
-      const err = msg.error as { message?: unknown; code?: unknown } | undefined;
+      const err = msg.error as { message?: unknown; code?: unknown; source?: { type?: unknown } } | undefined;
+      // Only the hub's own errors have texts that name identifiers and never
+      // content; any other error text (a JSON parser's, say) may quote PHI, so
+      // it is replaced by the type of node that raised it.
+      const hubError = typeof err?.code === 'string' && HUB_ERROR_CODES.includes(err.code as never);
+      const errorText = hubError && typeof err?.message === 'string' ? err.message : `error raised by a ${typeof err?.source?.type === 'string' ? err.source.type : 'flow'} node`;
       let store;
       try {
         store = getHubServices().store;
@@ -42,8 +47,8 @@ export = function init(RED: NodeAPI): void {
       store
         .update(id, {
           status,
-          errorCode: status === 'error' ? (typeof err?.code === 'string' ? err.code : 'FLOW_ERROR') : null,
-          errorText: status === 'error' && typeof err?.message === 'string' ? err.message : null,
+          errorCode: status === 'error' ? (hubError ? (err!.code as string) : 'FLOW_ERROR') : null,
+          errorText: status === 'error' ? errorText : null,
           incrementAttempts: def.countAttempt === true,
         })
         .then(

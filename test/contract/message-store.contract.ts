@@ -1,5 +1,5 @@
 import type { EncryptedMessageStore } from '../../adapters/store';
-import { isMessageId, StoreError } from '../../adapters/store';
+import { isMessageId, MessageNotFoundError, StoreError } from '../../adapters/store';
 import { CANARY_MRN, canaryOru } from '../fixtures/canary';
 
 /**
@@ -56,9 +56,14 @@ export function describeMessageStoreContract(name: string, open: () => Promise<E
       expect(back!.updatedAt.getTime()).toBeGreaterThanOrEqual(rec.updatedAt.getTime());
     });
 
-    test('an unknown status is refused', async () => {
+    test('an unknown status is refused on update and on insert', async () => {
       const rec = await store.insert({ direction: 'outbound', endpoint: 'emr', body: 'x' });
       await expect(store.update(rec.id, { status: 'lost' as never })).rejects.toBeInstanceOf(StoreError);
+      await expect(store.insert({ direction: 'outbound', endpoint: 'emr', status: 'bogus' as never, body: 'x' })).rejects.toBeInstanceOf(StoreError);
+    });
+
+    test('updating an id that is not stored is a typed not-found error', async () => {
+      await expect(store.update('00000000-0000-7000-8000-000000000000', { status: 'sent' })).rejects.toBeInstanceOf(MessageNotFoundError);
     });
 
     test('concurrent inserts all commit, in one or more batches', async () => {

@@ -1,0 +1,80 @@
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { frame, MllpDecoder } from '../../adapters/mllp';
+
+export interface DriveOptions {
+  port: number;
+  connections: number;
+  messages: number;
+  /** Messages per second across all connections; undefined = as fast as ACKs come back. */
+  rate?: number;
+  /** Builds message n; its MSH-10 must be `controlId(n)`. */
+  message: (n: number) => string;
+  controlId: (n: number) => string;
+}
+
+export interface DriveResult {
+  messages: number;
+  seconds: number;
+  perSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  accepted: number;
+  rejected: number;
+  mismatched: number;
+}
+
+/**
+ * One message in flight per connection, as an LIS or EMR interface does: send,
+ * wait for the ACK, check MSA-1 and that MSA-2 is the sent MSH-10, send the next.
+ */
+export async function drive(o: DriveOptions): Promise<DriveResult> {
+  const latencies: number[] = [];
+  let next = 0;
+  let accepted = 0;
+  let rejected = 0;
+  let mismatched = 0;
+  const start = performance.now();
+
+  const runConnection = async (): Promise<void> => {
+    const socket: Socket = await new Promise((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port: o.port }, () => resolve(s));
+      s.once('error', reject);
+    });
+    socket.setNoDelay(true);
+    let waiting: ((ack: Buffer) => void) | null = null;
+    const decoder = new MllpDecoder({ frame: (ack) => waiting?.(ack) });
+    socket.on('data', (chunk: Buffer) => decoder.push(chunk));
+    try {
+      while (next < o.messages) {
+        const n = next++;
+        if (o.rate) {
+          const due = start + (n * 1000) / o.rate;
+          const wait = due - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
+        const t0 = performance.now();
+        const ack = await new Promise<Buffer>((resolve, reject) => {
+          waiting = resolve;
+          socket.once('close', () => reject(new Error('connection closed')));
+          socket.write(frame(o.message(n)));
+        });
+        socket.removeAllListeners('close');
+        latencies.push(performance.now() - t0);
+        const msa = /(?:^|\r)MSA\|([^|\r]*)\|([^|\r]*)/.exec(ack.toString('latin1'));
+        if (!msa || msa[2] !== o.controlId(n)) mismatched++;
+        else if (msa[1] === 'AA' || msa[1] === 'CA') accepted++;
+        else rejected++;
+      }
+    } finally {
+      socket.destroy();
+    }
+  };
+
+  await Promise.all(Array.from({ length: o.connections }, runConnection));
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number => Number((latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN).toFixed(3));
+  return { messages: latencies.length, seconds: Number(seconds.toFixed(2)), perSecond: Math.round(latencies.length / seconds), p50Ms: pct(0.5), p99Ms: pct(0.99), accepted, rejected, mismatched };
+}

@@ -1,0 +1,153 @@
+/**
+ * `npm run bench:mllp`: HL7 v2 over MLLP into the hub's `mllp-in` (reference
+ * intake flow, *after commit*: AA only once the message is durably stored),
+ * measured in the same run as two peers that store nothing: a bare MLLP echo
+ * on @medplum/hl7 and a stock Node-RED `tcp in` → `tcp out` flow. Each peer
+ * runs in its own process; the driver keeps one message in flight per
+ * connection. Prints a table and one JSON line.
+ *
+ * BENCH_MESSAGES (default 20000), BENCH_CONNECTIONS (default 8).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { drive } from './mllp-driver';
+import type { DriveResult } from './mllp-driver';
+import { nodeRedTcpPeer } from './peers/node-red-tcp-flow';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
+const LATENCY_RATE = 1000;
+const LATENCY_SECONDS = 5;
+
+const controlId = (n: number): string => `BENCH${String(n).padStart(9, '0')}`;
+
+/** ~1 KB ORU^R01 with escape sequences and synthetic canary PHI. */
+function oru(n: number): string {
+  const segs = [
+    `MSH|^~\\&|IVFLIS|REPROLAB|IVFEMR|REPROCLINIC|20261204101500||ORU^R01^ORU_R01|${controlId(n)}|P|2.5.1|||AL|NE`,
+    `PID|1||CANARY-MRN-${n % 997}^^^REPROCLINIC^MR||CANARYSURNAME^CANARYGIVEN^^^^^L||19010101|F`,
+    'PV1|1|O|REI^^^REPROCLINIC',
+    'ORC|RE|ORD5600^IVFEMR|L89020^IVFLIS||CM',
+    'OBR|1|ORD5600^IVFEMR|L89020^IVFLIS|21198-7^Choriogonadotropin.beta subunit \\T\\ HCG^LN|||20261204080500|||||||||1234567893^ENDO^REBECCA^^^^MD||||||20261204113900|||F',
+    'OBX|1|NM|21198-7^hCG beta \\S\\ serum^LN||152.4|m[IU]/mL^milli-international unit per milliliter^UCUM|<5|H|||F|||20261204113000',
+    'OBX|2|NM|2243-4^Estradiol^LN||1830|pg/mL^picogram per milliliter^UCUM|30-400|H|||F|||20261204113000',
+    'OBX|3|NM|2839-9^Progesterone^LN||1.2|ng/mL^nanogram per milliliter^UCUM|0.2-1.5|N|||F|||20261204113000',
+    'OBX|4|NM|10501-5^Lutropin^LN||8.7|m[IU]/mL^milli-international unit per milliliter^UCUM|1.9-12.5|N|||F|||20261204113000',
+    'NTE|1|L|Day 12 of stimulation\\.br\\Sample drawn 08:05\\.br\\Reviewed by the lab \\E\\ released',
+  ];
+  return segs.join('\r') + '\r';
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, proc: ChildProcess, name: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited before listening`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${name} did not listen on ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+interface Peer {
+  name: string;
+  durable: boolean;
+  start(port: number): ChildProcess;
+}
+
+const PEERS: Peer[] = [
+  {
+    name: 'hub mllp-in (after commit, SQLite)',
+    durable: true,
+    start: (port) =>
+      spawn(process.execPath, [join(ROOT, 'dist', 'hub', 'main.js')], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', HUB_DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-hub-')), HUB_PORT: String(port + 1), HUB_MLLP_PORT: String(port), HUB_BIND: '127.0.0.1', HUB_ADMIN_PASSWORD: 'bench-admin-password', HUB_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      }),
+  },
+  {
+    name: '@medplum/hl7 echo (not durable)',
+    durable: false,
+    start: (port) => spawn(process.execPath, [join(__dirname, 'peers', 'medplum-echo.js'), String(port)], { stdio: ['ignore', 'ignore', 'inherit'] }),
+  },
+  {
+    name: 'stock Node-RED tcp flow (not durable)',
+    durable: false,
+    start: (port) => {
+      const { settingsFile } = nodeRedTcpPeer(port);
+      return spawn(process.execPath, [join(ROOT, 'node_modules', 'node-red', 'red.js'), '--settings', settingsFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+    },
+  },
+];
+
+interface Row extends DriveResult {
+  peer: string;
+  mode: string;
+  connections: number;
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  for (const peer of PEERS) {
+    const port = await freePort();
+    const proc = peer.start(port);
+    try {
+      await waitForPort(port, proc, peer.name);
+      // Warm up JITs and connections before measuring.
+      await drive({ port, connections: CONNECTIONS, messages: Math.min(2000, MESSAGES), message: (n) => oru(n + 10_000_000), controlId: (n) => controlId(n + 10_000_000) });
+      const max = await drive({ port, connections: CONNECTIONS, messages: MESSAGES, message: oru, controlId });
+      rows.push({ peer: peer.name, mode: `max, C=${CONNECTIONS}`, connections: CONNECTIONS, ...max });
+      const paced = await drive({ port, connections: CONNECTIONS, messages: LATENCY_RATE * LATENCY_SECONDS, rate: LATENCY_RATE, message: (n) => oru(n + 20_000_000), controlId: (n) => controlId(n + 20_000_000) });
+      rows.push({ peer: peer.name, mode: `${LATENCY_RATE}/s paced, C=${CONNECTIONS}`, connections: CONNECTIONS, ...paced });
+    } finally {
+      await stop(proc);
+    }
+  }
+
+  const header = ['peer', 'mode', 'messages', 'msgs/s', 'p50 ms', 'p99 ms', 'AA', 'AE/AR', 'MSA-2 mismatch'];
+  const lines = rows.map((r) => [r.peer, r.mode, r.messages, r.perSecond, r.p50Ms, r.p99Ms, r.accepted, r.rejected, r.mismatched].map(String));
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
+  process.stdout.write(`MLLP benchmark: ~1 KB ORU^R01, one message in flight per connection (${new Date().toISOString()})\n`);
+  process.stdout.write([fmt(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...lines.map(fmt)].join('\n') + '\n');
+  const hub = rows.find((r) => r.peer.startsWith('hub') && r.mode.startsWith('max'));
+  const bare = rows.find((r) => r.peer.startsWith('@medplum') && r.mode.startsWith('max'));
+  const summary = hub && bare ? { hubVsBare: Number((hub.perSecond / bare.perSecond).toFixed(2)) } : {};
+  process.stdout.write(JSON.stringify({ bench: 'mllp', messages: MESSAGES, connections: CONNECTIONS, rows, ...summary }) + '\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:mllp failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomBytesPooled as randomBytes } from './random-pool';
 import { IntegrationError } from '../shared/errors';
 
 const IV_BYTES = 12;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled as randomBytes } from './random-pool';
 
 /**
  * UUIDv7 (RFC 9562 §5.7): 48-bit millisecond time then randomness, so ids sort

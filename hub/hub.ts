@@ -67,7 +67,8 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
   });
   const health = new HealthRegistry();
   health.register('store', () => store.ping());
-  setHubServices({ store, logger, health });
+  const { registry, metrics } = createMetrics(store);
+  setHubServices({ store, logger, health, metrics });
   await auditConfigChange(config, store.audit);
 
   const users = new UserDirectory(secrets.users);
@@ -89,7 +90,7 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
   });
   app.use(healthRouter(() => health.list(), () => stopping));
   app.use('/api/v1', apiRouter({ store, tokens, users, sessionTtlMs: config.sessionTtlMinutes * 60_000, version }));
-  app.use(metricsRouter(createMetrics(store), config.metricsPublic ? [] : [authenticate(tokens)]));
+  app.use(metricsRouter(registry, config.metricsPublic ? [] : [authenticate(tokens)]));
   app.use(monitorRouter());
 
   const server = config.tlsCertFile

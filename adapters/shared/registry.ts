@@ -1,5 +1,7 @@
 import type { MessageStore } from '../store/types';
 import type { HealthRegistry } from './health-registry';
+import { noopMetrics } from './hub-metrics';
+import type { HubMetrics } from './hub-metrics';
 import type { Logger } from './logger';
 
 /**
@@ -11,6 +13,8 @@ export interface HubServices {
   store: MessageStore;
   logger: Logger;
   health: HealthRegistry;
+  /** Absent in tests that do not care; use `metricsOf(services)`. */
+  metrics?: HubMetrics;
 }
 
 let current: HubServices | null = null;
@@ -26,4 +30,8 @@ export function clearHubServices(): void {
 export function getHubServices(): HubServices {
   if (!current) throw new Error('hub services are not initialised (is the node running inside the IVF hub?)');
   return current;
+}
+
+export function metricsOf(services: HubServices): HubMetrics {
+  return services.metrics ?? noopMetrics;
 }

@@ -1,10 +1,15 @@
 import { Router } from 'express';
 import type { RequestHandler } from 'express';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { HubMetrics } from '../../adapters/shared/hub-metrics';
 import type { EncryptedMessageStore } from '../../adapters/store';
 
-/** The hub's Prometheus registry. Labels carry endpoint names and codes only, never content. */
-export function createMetrics(store: EncryptedMessageStore): Registry {
+// ACK latencies live in the sub-10 ms range on a healthy link; the tail
+// buckets catch a downstream that is slowing down before it times out.
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** The hub's Prometheus registry and the `HubMetrics` flows report through. */
+export function createMetrics(store: EncryptedMessageStore): { registry: Registry; metrics: HubMetrics } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'hub_process_' });
   new Gauge({
@@ -29,7 +34,17 @@ export function createMetrics(store: EncryptedMessageStore): Registry {
       this.set(store.pendingWrites);
     },
   });
-  return registry;
+  const messages = new Counter({ name: 'hub_messages_total', help: 'Messages by endpoint, outcome and type.', labelNames: ['endpoint', 'outcome', 'type'], registers: [registry] });
+  const ack = new Histogram({ name: 'hub_ack_latency_seconds', help: 'Receipt to ACK (inbound) or send to ACK (outbound).', labelNames: ['endpoint'], buckets: LATENCY_BUCKETS, registers: [registry] });
+  const processing = new Histogram({ name: 'hub_processing_seconds', help: 'Time a flow step spent on a message.', labelNames: ['endpoint'], buckets: LATENCY_BUCKETS, registers: [registry] });
+  const connections = new Gauge({ name: 'hub_connections', help: 'Open connections per endpoint.', labelNames: ['endpoint'], registers: [registry] });
+  const metrics: HubMetrics = {
+    message: (endpoint, outcome, type) => messages.inc({ endpoint, outcome, type: type ?? '' }),
+    ackLatency: (endpoint, seconds) => ack.observe({ endpoint }, seconds),
+    processing: (endpoint, seconds) => processing.observe({ endpoint }, seconds),
+    connections: (endpoint, open) => connections.set({ endpoint }, open),
+  };
+  return { registry, metrics };
 }
 
 export function metricsRouter(registry: Registry, guard: RequestHandler[]): Router {

@@ -1,5 +1,6 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { getHubServices } from '../../adapters/shared/registry';
+import { getHubServices, metricsOf } from '../../adapters/shared/registry';
+import type { MessageOutcome } from '../../adapters/shared/hub-metrics';
 import { errorCode } from '../../adapters/shared/errors';
 import type { Direction, MessageStatus } from '../../adapters/store';
 import { payloadBytes, stringProp } from '../shared/msg-fields';
@@ -18,35 +19,46 @@ interface StoreRecordDef extends NodeDef {
  * comes from msg.controlId, msg.messageType, msg.patientId, msg.sender,
  * msg.receiver (set by parser nodes) and the node's settings.
  */
+const OUTCOME: Record<MessageStatus, MessageOutcome> = {
+  received: 'received',
+  processing: 'received',
+  sent: 'sent',
+  queued: 'queued',
+  filtered: 'filtered',
+  error: 'errored',
+};
+
 export = function init(RED: NodeAPI): void {
   function StoreRecord(this: Node, def: StoreRecordDef): void {
     RED.nodes.createNode(this, def);
     let stored = 0;
 
     this.on('input', (msg: NodeMessage & Record<string, unknown>, send, done) => {
-      let store;
+      let services;
       let body: Buffer;
       try {
-        store = getHubServices().store;
+        services = getHubServices();
         body = payloadBytes(msg.payload);
       } catch (err) {
         done(err as Error);
         return;
       }
       setStatus(this, 'processing', RED._('store-record.status.storing'));
-      store
+      const endpoint = stringProp(msg, 'endpoint') ?? (def.endpoint || this.name || this.id);
+      const status = def.status || 'received';
+      services.store
         .insert({
           flowId: this.z ?? null,
           nodeId: this.id,
           direction: def.direction === 'outbound' ? 'outbound' : 'inbound',
-          endpoint: stringProp(msg, 'endpoint') ?? (def.endpoint || this.name || this.id),
+          endpoint,
           controlId: stringProp(msg, 'controlId') ?? null,
           messageType: stringProp(msg, 'messageType') ?? null,
           sender: stringProp(msg, 'sender') ?? null,
           receiver: stringProp(msg, 'receiver') ?? null,
           patientId: stringProp(msg, 'patientId') ?? null,
           parentId: stringProp(msg, 'hubMessageId') ?? null,
-          status: def.status || 'received',
+          status,
           contentType: def.contentType || 'application/octet-stream',
           body,
         })
@@ -54,6 +66,7 @@ export = function init(RED: NodeAPI): void {
           (record) => {
             stored += 1;
             msg.hubMessageId = record.id;
+            metricsOf(services).message(endpoint, OUTCOME[status], record.messageType);
             setStatus(this, 'connected', RED._('store-record.status.stored', { count: stored }));
             send(msg);
             done();

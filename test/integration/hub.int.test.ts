@@ -160,6 +160,9 @@ describe('hub process (the built hub, as npm start runs it)', () => {
     expect(bytes.length).toBeGreaterThan(0);
     for (const canary of [CANARY_MRN, CANARY_NAME.split('^')[0]!, 'CANARY']) expect(bytes.includes(Buffer.from(canary))).toBe(false);
     expect(hub.output()).not.toContain('CANARY');
+    const metrics = await (await fetch(`${hub.url}/metrics`, { headers: auth(admin) })).text();
+    expect(metrics).toMatch(/hub_messages_total\{endpoint="http-intake",outcome="received",type=""\} [1-9]/);
+    expect(metrics).not.toContain('CANARY');
   });
 });
 

@@ -122,10 +122,11 @@ describe('Hl7Intake', () => {
 
   /** Status writes after the answer are not awaited by handle(); wait for them through the store's own queue. */
   async function settle(id: string, status: string): Promise<MessageRecord> {
-    for (let i = 0; i < 200; i++) {
+    // Status writes after the answer are 'soon' writes (committed within ~25 ms), so poll on a timer.
+    for (let i = 0; i < 400; i++) {
       const r = await record(id);
       if (r.status === status) return r;
-      await new Promise((resolve) => setImmediate(resolve));
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
     return record(id);
   }

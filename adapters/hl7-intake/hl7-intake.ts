@@ -490,7 +490,8 @@ export class Hl7Intake {
   private settleStatus(entry: InFlight, patch: StatusPatch, force = false): Promise<void> {
     if (entry.statusSettled && !force) return Promise.resolve();
     entry.statusSettled = true;
-    return this.track(this.store.update(entry.id, patch));
+    // Once the sender has its answer nobody waits on this write: let it join the next commit.
+    return this.track(this.store.update(entry.id, patch, entry.awaiting === null ? { durability: 'soon' } : undefined));
   }
 
   private releaseIfDone(entry: InFlight): void {

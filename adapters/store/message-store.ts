@@ -92,7 +92,7 @@ export class EncryptedMessageStore implements MessageStore {
     return toRecord(meta);
   }
 
-  async update(id: string, patch: StatusPatch): Promise<void> {
+  async update(id: string, patch: StatusPatch, opts: { durability?: 'now' | 'soon' } = {}): Promise<void> {
     if (patch.status !== undefined && !MESSAGE_STATUSES.includes(patch.status)) {
       throw new StoreError(`unknown status ${String(patch.status)}`, false);
     }
@@ -100,7 +100,7 @@ export class EncryptedMessageStore implements MessageStore {
     if (p.errorText !== undefined) p.errorText = clip(p.errorText);
     let changed: number;
     try {
-      changed = await this.committer.submit({ kind: 'update', id, patch: p, at: this.now() });
+      changed = await this.committer.submit({ kind: 'update', id, patch: p, at: this.now() }, opts.durability === 'soon');
     } catch (err) {
       throw new StoreError(`could not update message ${id}`, true, { cause: err });
     }

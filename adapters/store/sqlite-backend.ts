@@ -26,6 +26,8 @@ export class SqliteBackend implements StoreBackend {
   readonly tokens: SqliteTokenRepository;
   private readonly db: Db;
   private readonly insertStmt: Statement;
+  // One prepared UPDATE per shape of patch: preparing per call was a tenth of intake CPU.
+  private readonly updateStmts = new Map<string, Statement>();
   private closed = false;
 
   constructor(options: SqliteBackendOptions) {
@@ -70,7 +72,10 @@ export class SqliteBackend implements StoreBackend {
       params.errorText = patch.errorText;
     }
     if (patch.incrementAttempts) sets.push('attempts = attempts + 1');
-    return this.db.prepare(`UPDATE hub_messages SET ${sets.join(', ')} WHERE id = @id`).run(params).changes;
+    const sql = `UPDATE hub_messages SET ${sets.join(', ')} WHERE id = @id`;
+    let stmt = this.updateStmts.get(sql);
+    if (!stmt) this.updateStmts.set(sql, (stmt = this.db.prepare(sql)));
+    return stmt.run(params).changes;
   }
 
   async get(id: string, includeBody: boolean): Promise<MessageRow | null> {

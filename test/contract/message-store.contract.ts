@@ -56,6 +56,17 @@ export function describeMessageStoreContract(name: string, open: () => Promise<E
       expect(back!.updatedAt.getTime()).toBeGreaterThanOrEqual(rec.updatedAt.getTime());
     });
 
+    test("a 'soon' update commits on its own and with the next urgent write", async () => {
+      const a = await store.insert({ direction: 'inbound', endpoint: 'e', body: 'a' });
+      await store.update(a.id, { status: 'sent' }, { durability: 'soon' });
+      expect((await store.get(a.id))?.status).toBe('sent');
+      const b = await store.insert({ direction: 'inbound', endpoint: 'e', body: 'b' });
+      const lazy = store.update(b.id, { status: 'filtered' }, { durability: 'soon' });
+      await store.insert({ direction: 'inbound', endpoint: 'e', body: 'c' });
+      await lazy;
+      expect((await store.get(b.id))?.status).toBe('filtered');
+    });
+
     test('an unknown status is refused on update and on insert', async () => {
       const rec = await store.insert({ direction: 'outbound', endpoint: 'emr', body: 'x' });
       await expect(store.update(rec.id, { status: 'lost' as never })).rejects.toBeInstanceOf(StoreError);

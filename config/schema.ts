@@ -20,6 +20,7 @@ export interface HubConfig {
   port: number;
   host: string;
   mllpPort: number;
+  astmPort: number;
   dataDir: string;
   flowsDir: string;
   storeUrl: string;
@@ -156,6 +157,7 @@ export const SETTINGS: SettingSpec[] = [
   spec({ key: 'HUB_PORT', field: 'port', default: '1880', allowed: '1-65535', description: 'Port of the hub HTTP(S) server (editor, API, monitor, metrics, health).', parse: int(1, 65535) }),
   spec({ key: 'HUB_BIND', field: 'host', default: '127.0.0.1', allowed: 'IP or host name', description: 'Address the HTTP server and the reference flows\' listeners bind. Loopback by default; set 0.0.0.0 to serve the network (the Docker image does).', parse: host }),
   spec({ key: 'HUB_MLLP_PORT', field: 'mllpPort', default: '2575', allowed: '1-65535', description: 'MLLP port of the reference HL7 intake flow (bound to HUB_BIND); flows read it as `${HUB_MLLP_PORT}`.', parse: int(1, 65535) }),
+  spec({ key: 'HUB_ASTM_PORT', field: 'astmPort', default: '2576', allowed: '1-65535', description: 'ASTM E1381 port of the reference analyzer intake flow (bound to HUB_BIND); flows read it as `${HUB_ASTM_PORT}`.', parse: int(1, 65535) }),
   spec({ key: 'HUB_DATA_DIR', field: 'dataDir', default: './data', allowed: 'directory path', description: 'Runtime data: Node-RED user dir (flows, credentials), SQLite store, generated secrets.', parse: str }),
   spec({ key: 'HUB_FLOWS_DIR', field: 'flowsDir', default: './flows', allowed: 'directory path', description: 'Reference flows (*.json) seeded into the runtime on first start.', parse: str }),
   spec({ key: 'HUB_STORE_URL', field: 'storeUrl', default: 'sqlite:', allowed: 'sqlite:[path] or postgres://…', description: 'Message store backend. `sqlite:` keeps it in the data dir; `postgres://` shares it between hub processes.', parse: storeUrl }),

@@ -110,6 +110,7 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
   // env references when a flow starts, so they must be in the environment first.
   process.env.HUB_BIND = config.host;
   process.env.HUB_MLLP_PORT = String(config.mllpPort);
+  process.env.HUB_ASTM_PORT = String(config.astmPort);
 
   const toNodeRedUser = (u: { username: string; role: Parameters<typeof nodeRedPermissions>[0] } | null) =>
     u ? { username: u.username, permissions: nodeRedPermissions(u.role) } : null;

@@ -15,7 +15,7 @@ function httpsGet(url: string, ca: Buffer): Promise<number> {
 test('with HUB_TLS_CERT_FILE/KEY_FILE the hub serves HTTPS only', async () => {
   const { certFile, keyFile } = selfSignedCert();
   const port = await freePort();
-  const { proc, exited, output } = runHub({ HUB_BIND: '127.0.0.1', HUB_PORT: String(port), HUB_MLLP_PORT: String(await freePort()), HUB_DATA_DIR: tempDataDir(), HUB_TLS_CERT_FILE: certFile, HUB_TLS_KEY_FILE: keyFile, HUB_ADMIN_PASSWORD: 'tls-test-admin-password' });
+  const { proc, exited, output } = runHub({ HUB_BIND: '127.0.0.1', HUB_PORT: String(port), HUB_MLLP_PORT: String(await freePort()), HUB_ASTM_PORT: String(await freePort()), HUB_DATA_DIR: tempDataDir(), HUB_TLS_CERT_FILE: certFile, HUB_TLS_KEY_FILE: keyFile, HUB_ADMIN_PASSWORD: 'tls-test-admin-password' });
   try {
     const ca = readFileSync(certFile);
     let status = 0;

@@ -50,8 +50,9 @@ export function runHub(env: Record<string, string>): { proc: ChildProcess; outpu
 export async function startHubProcess(env: Record<string, string> = {}, timeoutMs = 15_000): Promise<HubProcess> {
   const port = await freePort();
   const mllpPort = await freePort();
+  const astmPort = await freePort();
   const dataDir = env.HUB_DATA_DIR ?? tempDataDir();
-  const { proc, output, exited } = runHub({ HUB_BIND: '127.0.0.1', HUB_PORT: String(port), HUB_MLLP_PORT: String(mllpPort), HUB_DATA_DIR: dataDir, HUB_LOG_LEVEL: 'info', ...env });
+  const { proc, output, exited } = runHub({ HUB_BIND: '127.0.0.1', HUB_PORT: String(port), HUB_MLLP_PORT: String(mllpPort), HUB_ASTM_PORT: String(astmPort), HUB_DATA_DIR: dataDir, HUB_LOG_LEVEL: 'info', ...env });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + timeoutMs;
   let exitedEarly = false;

@@ -1,0 +1,57 @@
+/** Who changed a consent: the patient by keyword, the provider (Twilio error 21610), or staff. */
+export type OptOutSource = 'keyword' | 'provider' | 'operator';
+
+/**
+ * Patients who asked not to be texted, checked before every send. Changes are
+ * ordered by their time: a change older than the one recorded is ignored, so
+ * a STOP and a START processed out of order end where the patient left it.
+ */
+export interface OptOutRegistry {
+  /** @param address - E.164 phone number */
+  isOptedOut(address: string): Promise<boolean>;
+  /**
+   * @param address - E.164 phone number
+   * @param at - when the patient asked
+   * @param source - keyword, provider or operator
+   */
+  optOut(address: string, at: Date, source: OptOutSource): Promise<void>;
+  /**
+   * @param address - E.164 phone number
+   * @param at - when the patient asked
+   * @param source - keyword, provider or operator
+   */
+  optIn(address: string, at: Date, source: OptOutSource): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Entry {
+  optedOut: boolean;
+  at: number;
+}
+
+/** The reference {@link OptOutRegistry}; forgets on restart, so production uses `SqliteOptOutRegistry`. */
+export class InMemoryOptOutRegistry implements OptOutRegistry {
+  private readonly entries = new Map<string, Entry>();
+
+  async isOptedOut(address: string): Promise<boolean> {
+    return this.entries.get(address)?.optedOut ?? false;
+  }
+
+  async optOut(address: string, at: Date): Promise<void> {
+    this.set(address, true, at);
+  }
+
+  async optIn(address: string, at: Date): Promise<void> {
+    this.set(address, false, at);
+  }
+
+  async close(): Promise<void> {
+    this.entries.clear();
+  }
+
+  private set(address: string, optedOut: boolean, at: Date): void {
+    const current = this.entries.get(address);
+    if (current && current.at > at.getTime()) return;
+    this.entries.set(address, { optedOut, at: at.getTime() });
+  }
+}

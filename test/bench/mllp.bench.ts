@@ -92,7 +92,7 @@ const PEERS: Peer[] = [
     start: (port) =>
       spawn(process.execPath, [join(ROOT, 'dist', 'hub', 'main.js')], {
         cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', HUB_DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-hub-')), HUB_PORT: String(port + 1), HUB_MLLP_PORT: String(port), HUB_BIND: '127.0.0.1', HUB_ADMIN_PASSWORD: 'bench-admin-password', HUB_LOG_LEVEL: 'warn' },
+        env: { PATH: process.env.PATH ?? '', HUB_DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-hub-')), HUB_PORT: String(port + 1), HUB_MLLP_PORT: String(port), HUB_ASTM_PORT: String(port + 2), HUB_BIND: '127.0.0.1', HUB_ADMIN_PASSWORD: 'bench-admin-password', HUB_LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'ignore', 'inherit'],
       }),
   },

@@ -1,0 +1,52 @@
+import { EmrEventError } from './errors';
+import { parseEmrEvent } from './emr-events';
+
+const charge = {
+  id: 'evt-charge-1',
+  type: 'charge.posted',
+  occurredAt: '2025-03-18T17:00:00-04:00',
+  data: { chargeId: 'CHG-0001', patientId: 'CANARY-MRN-0001', accountId: 'ACCT-IVF-0318', code: '58970', amount: { value: 3500, currency: 'USD' }, serviceDate: '2025-03-18', diagnoses: ['N97.9'] },
+};
+
+function fieldOf(input: unknown): string {
+  try {
+    parseEmrEvent(JSON.stringify(input));
+  } catch (err) {
+    expect(err).toBeInstanceOf(EmrEventError);
+    expect((err as Error).message).not.toContain('CANARY');
+    return (err as EmrEventError).field;
+  }
+  throw new Error('expected EmrEventError');
+}
+
+describe('parseEmrEvent', () => {
+  test('charge.posted → typed charge with cents', () => {
+    expect(parseEmrEvent(JSON.stringify(charge))).toEqual({
+      id: 'evt-charge-1',
+      type: 'charge.posted',
+      occurredAt: '2025-03-18T17:00:00-04:00',
+      charge: { chargeId: 'CHG-0001', patientId: 'CANARY-MRN-0001', accountId: 'ACCT-IVF-0318', code: '58970', quantity: 1, amountCents: 350000, currency: 'USD', serviceDate: '2025-03-18', diagnoses: ['N97.9'] },
+    });
+  });
+
+  test('appointment.booked and appointment.changed', () => {
+    const appt = { id: 'evt-a', type: 'appointment.changed', occurredAt: '2025-03-01T10:00:00Z', data: { appointmentId: 'APT-77', patientId: 'P-1', status: 'booked', start: '2025-03-23T09:00:00-04:00', serviceType: 'embryo-transfer' } };
+    expect(parseEmrEvent(JSON.stringify(appt))).toMatchObject({ type: 'appointment.changed', appointment: { appointmentId: 'APT-77', status: 'booked', serviceType: 'embryo-transfer' } });
+    expect(fieldOf({ ...appt, data: { ...appt.data, status: 'maybe' } })).toBe('data.status');
+  });
+
+  test('invoice.issued with lines', () => {
+    const inv = { id: 'evt-i', type: 'invoice.issued', occurredAt: '2025-04-01T10:00:00Z', data: { invoiceId: 'INV-9', patientId: 'P-1', total: { value: '550.50' }, lines: [{ code: '89342', amount: { value: 550.5 } }] } };
+    expect(parseEmrEvent(JSON.stringify(inv))).toMatchObject({ invoice: { totalCents: 55050, currency: 'USD', lines: [{ code: '89342', amountCents: 55050, quantity: 1 }] } });
+  });
+
+  test('invalid events name the failing field, never the value', () => {
+    expect(fieldOf({ ...charge, type: 'charge.deleted' })).toBe('type');
+    expect(fieldOf({ ...charge, occurredAt: '18/03/2025' })).toBe('occurredAt');
+    expect(fieldOf({ ...charge, data: { ...charge.data, code: 'CANARY' } })).toBe('data.code');
+    expect(fieldOf({ ...charge, data: { ...charge.data, amount: { value: 'lots' } } })).toBe('data.amount.value');
+    expect(fieldOf({ ...charge, data: { ...charge.data, diagnoses: ['CANARY-DX'] } })).toBe('data.diagnoses[0]');
+    expect(fieldOf({ ...charge, data: { ...charge.data, patientId: 'CANARY name with spaces' } })).toBe('data.patientId');
+    expect(() => parseEmrEvent('{not json')).toThrow(EmrEventError);
+  });
+});

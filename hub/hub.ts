@@ -6,6 +6,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { HealthRegistry } from '../adapters/shared/health-registry';
+import { PublicRouteRegistry } from '../adapters/shared/public-routes';
 import { jsonLogger } from '../adapters/shared/logger';
 import type { Logger } from '../adapters/shared/logger';
 import { clearHubServices, setHubServices } from '../adapters/shared/registry';
@@ -68,7 +69,8 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
   const health = new HealthRegistry();
   health.register('store', () => store.ping());
   const { registry, metrics } = createMetrics(store);
-  setHubServices({ store, logger, health, metrics });
+  const publicRoutes = new PublicRouteRegistry();
+  setHubServices({ store, logger, health, metrics, publicRoutes });
   await auditConfigChange(config, store.audit);
 
   const users = new UserDirectory(secrets.users);
@@ -131,7 +133,7 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
         const p = await tokens.verify(token);
         return p ? { username: p.username, permissions: nodeRedPermissions(p.role) } : null;
       },
-      httpNodeAuth: (req: Request, res: Response, next: NextFunction) => nodeAuth(req, res, next),
+      httpNodeAuth: (req: Request, res: Response, next: NextFunction) => (publicRoutes.has(req.path) ? next() : nodeAuth(req, res, next)),
       log: (level, text) => logger[level](text, { component: 'node-red' }),
       audit: nodeRedAuditHandler(store.audit, logger),
       logLevel: config.logLevel,

@@ -3,6 +3,7 @@ import type { HealthRegistry } from './health-registry';
 import { noopMetrics } from './hub-metrics';
 import type { HubMetrics } from './hub-metrics';
 import type { Logger } from './logger';
+import type { PublicRouteRegistry } from './public-routes';
 
 /**
  * The seam between the hub runtime and the nodes: the hub (or a test) puts its
@@ -15,6 +16,8 @@ export interface HubServices {
   health: HealthRegistry;
   /** Absent in tests that do not care; use `metricsOf(services)`. */
   metrics?: HubMetrics;
+  /** Webhook paths that authenticate by signature instead of a hub token. */
+  publicRoutes?: PublicRouteRegistry;
 }
 
 let current: HubServices | null = null;

@@ -1,0 +1,161 @@
+import { join } from 'node:path';
+import { signWebhook } from '../../adapters/emr';
+import { CANARY_MRN } from '../../test/fixtures/canary';
+import { canariesIn, helper, logEvents, MessageTap, StatusTap, withCatalog } from '../../test/support/node-red-helper';
+import type { FlowNode } from '../../test/support/node-red-helper';
+import serverInit = require('../emr-server/emr-server');
+import emrInInit = require('./emr-in');
+import { HUB_TOKEN, post, startHubHarness } from './testing/webhook-harness';
+import type { HubHarness } from './testing/webhook-harness';
+
+helper.init(require.resolve('node-red'));
+
+const SECRET = 'emr-webhook-secret-0123456789';
+const PATH = '/emr/events';
+
+function event(id: string, overrides: Record<string, unknown> = {}): string {
+  // Pretty-printed on purpose: only the exact bytes verify.
+  return JSON.stringify(
+    {
+      id,
+      type: 'charge.posted',
+      occurredAt: '2025-03-23T17:00:00Z',
+      data: { chargeId: 'CHG-1', patientId: CANARY_MRN, accountId: 'ACCT-IVF-0318', code: '58970', amount: { value: 3500, currency: 'USD' }, serviceDate: '2025-03-18', diagnoses: ['N97.9'] },
+      ...overrides,
+    },
+    null,
+    2,
+  );
+}
+
+function signed(body: string, at = Math.floor(Date.now() / 1000), secret = SECRET): Record<string, string> {
+  return { 'content-type': 'application/json', 'x-emr-signature': signWebhook(secret, body, at) };
+}
+
+describe('emr-in node', () => {
+  let hub: HubHarness;
+
+  beforeEach(async () => {
+    await helper.startServer();
+    hub = await startHubHarness();
+  });
+
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    await hub.close();
+  });
+
+  async function load(credentials: Record<string, unknown> = { srv: { webhookSecret: SECRET } }): Promise<{ out: MessageTap; status: StatusTap }> {
+    const flow: FlowNode[] = [
+      { id: 'f1', type: 'tab' },
+      { id: 'srv', type: 'emr-server', name: 'emr-core', baseUrl: '', authType: 'none' },
+      { id: 'in1', z: 'f1', type: 'emr-in', name: 'emr-events', server: 'srv', path: PATH, wires: [['out']] },
+      { id: 'out', z: 'f1', type: 'helper' },
+    ];
+    await helper.load([hub.capture(withCatalog(serverInit, join(__dirname, '..', 'emr-server'), 'emr-server')), hub.capture(withCatalog(emrInInit, __dirname, 'emr-in'))], flow, credentials);
+    hub.mount();
+    return { out: new MessageTap('out'), status: new StatusTap('in1') };
+  }
+
+  test('a signed event is stored, answered 202 after the commit, then emitted; the path needs no hub token', async () => {
+    const { out, status } = await load();
+    expect(hub.publicRoutes.has(PATH)).toBe(true);
+    const body = event('evt-1');
+    const res = await post(hub.url(PATH), body, signed(body));
+    expect(res.status).toBe(202);
+    expect(JSON.parse(res.text)).toEqual({ ok: true, eventId: 'evt-1' });
+
+    const msg = await out.next();
+    expect(msg.emrEvent).toMatchObject({ id: 'evt-1', type: 'charge.posted', charge: { amountCents: 350000, accountId: 'ACCT-IVF-0318' } });
+    expect(msg.payload).toEqual(msg.emrEvent);
+    expect(msg).toMatchObject({ controlId: 'evt-1', messageType: 'charge.posted', patientId: CANARY_MRN });
+    const record = await hub.store.get(msg.hubMessageId as string, { includeBody: true });
+    expect(record).toMatchObject({ direction: 'inbound', endpoint: 'emr-events', controlId: 'evt-1', messageType: 'charge.posted', status: 'received', patientKey: hub.store.patientKey(CANARY_MRN) });
+    expect(record?.body?.toString()).toBe(body);
+    await status.until((s) => s.text === 'received 1');
+    expect(status.all[0]).toEqual({ fill: 'green', shape: 'dot', text: 'listening' });
+    expect(canariesIn(status.all)).toEqual([]);
+    expect(canariesIn(logEvents())).toEqual([]);
+  });
+
+  test('forged, stale, unsigned and replayed requests are refused and nothing is emitted or stored', async () => {
+    const { out, status } = await load();
+    const body = event('evt-2');
+    const forged = await post(hub.url(PATH), body, signed(body, undefined, 'not-the-secret-0123456789'));
+    expect(forged.status).toBe(401);
+    const stale = await post(hub.url(PATH), body, signed(body, Math.floor(Date.now() / 1000) - 3600));
+    expect(stale.status).toBe(401);
+    const unsigned = await post(hub.url(PATH), body, { 'content-type': 'application/json' });
+    expect(unsigned.status).toBe(401);
+    // The signature is over the exact bytes: a re-serialised body does not verify.
+    const reserialised = await post(hub.url(PATH), JSON.stringify(JSON.parse(body)), signed(body));
+    expect(reserialised.status).toBe(401);
+    await status.until((s) => s.text === 'rejected: bad-signature');
+    expect(status.last).toEqual({ fill: 'red', shape: 'ring', text: 'rejected: bad-signature' });
+
+    const headers = signed(body);
+    expect((await post(hub.url(PATH), body, headers)).status).toBe(202);
+    await out.next();
+    const replay = await post(hub.url(PATH), body, headers);
+    expect(replay.status).toBe(409);
+    expect(JSON.parse(replay.text)).toEqual({ ok: false, error: 'replayed' });
+
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.pending).toBe(0);
+    expect(await hub.store.count({ endpoint: 'emr-events' })).toBe(1);
+    expect(canariesIn(logEvents())).toEqual([]);
+    expect(canariesIn(status.all)).toEqual([]);
+  });
+
+  test('the same event id signed again (the EMR retrying a lost answer) is answered 202 and not emitted twice', async () => {
+    const { out } = await load();
+    const body = event('evt-3');
+    expect((await post(hub.url(PATH), body, signed(body))).status).toBe(202);
+    await out.next();
+    const again = await post(hub.url(PATH), body, signed(body, Math.floor(Date.now() / 1000) + 1));
+    expect(again.status).toBe(202);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.pending).toBe(0);
+    expect(await hub.store.count({ controlId: 'evt-3' })).toBe(1);
+  });
+
+  test('an authentic but invalid event is 400 and not emitted', async () => {
+    const { out } = await load();
+    const body = event('evt-4', { type: 'patient.deleted' });
+    const res = await post(hub.url(PATH), body, signed(body));
+    expect(res.status).toBe(400);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.pending).toBe(0);
+  });
+
+  test('the route goes through the hub token check, which only its public-route entry lets it skip', async () => {
+    const { out } = await load();
+    hub.publicRoutes.unregister(PATH, 'in1');
+    const body = event('evt-7');
+    expect((await post(hub.url(PATH), body, signed(body))).status).toBe(401);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.pending).toBe(0);
+    const withToken = await post(hub.url(PATH), body, { ...signed(body), authorization: `Bearer ${HUB_TOKEN}` });
+    expect(withToken.status).toBe(202);
+    expect((await out.next()).controlId).toBe('evt-7');
+  });
+
+  test('without a webhook secret the node shows "not configured" and serves nothing', async () => {
+    const { status } = await load({});
+    await status.until((s) => s.fill === 'red');
+    expect(status.last).toEqual({ fill: 'red', shape: 'ring', text: 'not configured' });
+    expect(hub.publicRoutes.has(PATH)).toBe(false);
+    const body = event('evt-5');
+    expect((await post(hub.url(PATH), body, signed(body))).status).toBe(404);
+  });
+
+  test('closing the flow removes the route and its public-route entry', async () => {
+    await load();
+    expect(hub.publicRoutes.has(PATH)).toBe(true);
+    await helper.unload();
+    expect(hub.publicRoutes.has(PATH)).toBe(false);
+    const body = event('evt-6');
+    expect((await post(hub.url(PATH), body, signed(body))).status).toBe(404);
+  });
+});

@@ -1,0 +1,96 @@
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { ReplayStore } from '../../adapters/phi-guard';
+import { errorCode } from '../../adapters/shared/errors';
+import { StripePaymentGateway, StripeWebhookReceiver } from '../../adapters/stripe';
+import { nodeLogger } from '../mllp-endpoint/node-logger';
+import type { SharedHandle } from '../x12-837p/hub-data';
+import { sharedReplayStore } from './provider-state';
+import type { StripeAccountNode } from './stripe-account-node';
+import { stripeClient } from './stripe-client';
+
+interface StripeAccountDef extends NodeDef {
+  description: string;
+  statementDescriptorSuffix: string;
+  tolerance: string | number;
+}
+
+interface StripeAccountCredentials {
+  secretKey?: string;
+  webhookSecret?: string;
+  webhookSecretNext?: string;
+}
+
+/**
+ * Config node for a Stripe account: the secret key (stripe-payment) and the
+ * webhook endpoint's signing secret (stripe-webhook), both credentials.
+ * Processed webhook event ids are kept in the hub's provider-state file.
+ */
+export = function init(RED: NodeAPI): void {
+  function StripeAccount(this: Node, def: StripeAccountDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this as StripeAccountNode;
+    const credentials = (node.credentials ?? {}) as StripeAccountCredentials;
+    const logger = nodeLogger(node);
+    const users = new Set<Node>();
+    let replays: SharedHandle<ReplayStore> | undefined;
+    node.storeName = def.name || 'stripe';
+
+    const invalid = (part: string, err: unknown): 'invalid' => {
+      // Adapter config errors name the setting, never the key.
+      node.warn(RED._('stripe-account.errors.config', { part, reason: err instanceof Error ? err.message : String(err) }));
+      return 'invalid';
+    };
+
+    node.gateway = undefined;
+    node.gatewayProblem = 'not-configured';
+    if (credentials.secretKey) {
+      try {
+        node.gateway = new StripePaymentGateway(
+          { description: def.description?.trim() || undefined, statementDescriptorSuffix: def.statementDescriptorSuffix?.trim() || undefined },
+          { stripe: stripeClient(credentials.secretKey), logger },
+        );
+        node.gatewayProblem = undefined;
+      } catch (err) {
+        node.gatewayProblem = invalid('secret key', err);
+      }
+    }
+
+    node.webhook = undefined;
+    node.webhookProblem = 'not-configured';
+    const secrets = [credentials.webhookSecret, credentials.webhookSecretNext].filter((s): s is string => typeof s === 'string' && s.length > 0);
+    if (secrets.length > 0) {
+      try {
+        replays = sharedReplayStore(RED);
+        const tolerance = Number(def.tolerance);
+        node.webhook = new StripeWebhookReceiver({ signingSecrets: secrets, ...(tolerance > 0 ? { toleranceSec: tolerance } : {}) }, { replayStore: replays.value, logger });
+        node.webhookProblem = undefined;
+      } catch (err) {
+        node.webhookProblem = invalid('webhook', err);
+      }
+    }
+
+    node.register = (user: Node): void => {
+      users.add(user);
+    };
+    node.deregister = async (user: Node): Promise<void> => {
+      users.delete(user);
+    };
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      const gateway = node.gateway;
+      node.gateway = undefined;
+      node.webhook = undefined;
+      Promise.all([gateway?.close(), replays?.release()])
+        .catch((err: unknown) => node.warn(RED._('stripe-account.errors.close', { code: errorCode(err) })))
+        .finally(done);
+    });
+  }
+
+  RED.nodes.registerType('stripe-account', StripeAccount, {
+    credentials: {
+      secretKey: { type: 'password' },
+      webhookSecret: { type: 'password' },
+      webhookSecretNext: { type: 'password' },
+    },
+  });
+};

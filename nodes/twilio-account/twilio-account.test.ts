@@ -1,0 +1,67 @@
+import { join } from 'node:path';
+import { helper, logEvents, StatusTap, withCatalog } from '../../test/support/node-red-helper';
+import type { FlowNode } from '../../test/support/node-red-helper';
+import { startHubHarness } from '../emr-in/testing/webhook-harness';
+import type { HubHarness } from '../emr-in/testing/webhook-harness';
+import smsInit = require('../twilio-sms/twilio-sms');
+import webhookInit = require('../twilio-webhook/twilio-webhook');
+import accountInit = require('./twilio-account');
+
+helper.init(require.resolve('node-red'));
+
+const ACCOUNT = 'AC' + '0123456789abcdef'.repeat(2);
+const SERVICE = 'MG' + 'fedcba9876543210'.repeat(2);
+const TOKEN = 'loopback-auth-token-6e5d4c3b2a19';
+
+describe('twilio-account config node', () => {
+  let hub: HubHarness | undefined;
+
+  beforeEach(() => helper.startServer());
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    await hub?.close();
+    hub = undefined;
+  });
+
+  async function statuses(account: Record<string, unknown>, credentials: Record<string, unknown> = { acct: { authToken: TOKEN } }, withStore = true): Promise<{ sms: StatusTap; webhook: StatusTap }> {
+    hub = await startHubHarness({ withStore });
+    const flow: FlowNode[] = [
+      { id: 'f1', type: 'tab' },
+      { id: 'acct', type: 'twilio-account', accountSid: ACCOUNT, messagingServiceSid: SERVICE, publicBaseUrl: 'https://hub.clinic.example/in', statusPath: '/twilio/status', timeZone: 'America/New_York', quietHours: true, quietStart: '21:00', quietEnd: '08:00', ...account },
+      { id: 's1', z: 'f1', type: 'twilio-sms', account: 'acct', timeCritical: false, wires: [[], []] },
+      { id: 'w1', z: 'f1', type: 'twilio-webhook', account: 'acct', inboundPath: '/twilio/inbound', wires: [[], []] },
+    ];
+    const inits = [withCatalog(accountInit, __dirname, 'twilio-account'), withCatalog(smsInit, join(__dirname, '..', 'twilio-sms'), 'twilio-sms'), withCatalog(webhookInit, join(__dirname, '..', 'twilio-webhook'), 'twilio-webhook')];
+    await helper.load(inits.map((i) => hub!.capture(i)), flow, credentials);
+    return { sms: new StatusTap('s1'), webhook: new StatusTap('w1') };
+  }
+
+  test('fully configured: the sender is ready and the callbacks listen', async () => {
+    const { webhook } = await statuses({});
+    await webhook.until((s) => s.text === 'listening');
+  });
+
+  test.each([
+    ['an account SID of the wrong shape', { accountSid: 'AC123' }],
+    ['a messaging service SID of the wrong shape', { messagingServiceSid: 'PN' + '0'.repeat(32) }],
+    ['an unknown time zone', { timeZone: 'Europe/Atlantis' }],
+    ['quiet hours that are not HH:MM', { quietStart: '9pm' }],
+    ['a status path with a parameter', { statusPath: '/twilio/:sid' }],
+  ])('%s is a configuration error; the token is never logged', async (_label, account) => {
+    const { sms, webhook } = await statuses(account);
+    await sms.until((s) => s.text === 'error: CONFIG');
+    await webhook.until((s) => s.text === 'error: CONFIG');
+    expect(JSON.stringify(logEvents())).not.toContain(TOKEN);
+  });
+
+  test('no auth token: both "not configured"; outside the hub (no store) the account refuses to run', async () => {
+    const unconfigured = await statuses({}, {});
+    await unconfigured.sms.until((s) => s.text === 'not configured');
+    await unconfigured.webhook.until((s) => s.text === 'not configured');
+    await helper.unload();
+    await hub?.close();
+    const bare = await statuses({}, { acct: { authToken: TOKEN } }, false);
+    await bare.sms.until((s) => s.text === 'error: CONFIG');
+  });
+});

@@ -1,0 +1,119 @@
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { MessageStoreDeliverySink } from '../../adapters/phi-guard';
+import { errorCode } from '../../adapters/shared/errors';
+import { quietHoursDecision, TwilioCallbackHandler, TwilioSmsSender } from '../../adapters/twilio';
+import { webhookPath } from '../emr-in/webhook-endpoint';
+import { hubServicesOrNull } from '../emr-out/outbound';
+import { nodeLogger } from '../mllp-endpoint/node-logger';
+import { sharedOptOuts, sharedReplayStore, sharedSentRegistry } from '../stripe-account/provider-state';
+import type { SharedHandle } from '../x12-837p/hub-data';
+import type { TwilioAccountNode } from './twilio-account-node';
+import { twilioClient } from './twilio-client';
+
+interface TwilioAccountDef extends NodeDef {
+  accountSid: string;
+  messagingServiceSid: string;
+  publicBaseUrl: string;
+  statusPath: string;
+  timeZone: string;
+  quietHours: boolean;
+  quietStart: string;
+  quietEnd: string;
+}
+
+interface TwilioAccountCredentials {
+  authToken?: string;
+}
+
+/**
+ * Config node for a Twilio account: account SID, auth token (credential),
+ * the messaging service SMS go out from, the public URL Twilio calls back
+ * on, the clinic's time zone and quiet hours. It owns the SMS sender and
+ * the callback handler, which share the hub's sent registry, opt-out
+ * registry and replay store (`providers/providers.db`); delivery reports
+ * update the message store.
+ */
+export = function init(RED: NodeAPI): void {
+  function TwilioAccount(this: Node, def: TwilioAccountDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this as TwilioAccountNode;
+    const credentials = (node.credentials ?? {}) as TwilioAccountCredentials;
+    const logger = nodeLogger(node);
+    const users = new Set<Node>();
+    const held: SharedHandle<unknown>[] = [];
+    node.storeName = def.name || 'twilio';
+    node.publicBaseUrl = (def.publicBaseUrl ?? '').trim().replace(/\/+$/, '');
+    node.sender = undefined;
+    node.senderProblem = 'not-configured';
+    node.callbacks = undefined;
+    node.callbacksProblem = 'not-configured';
+
+    const accountSid = (def.accountSid ?? '').trim();
+    const authToken = credentials.authToken ?? '';
+    try {
+      node.statusPath = webhookPath(def.statusPath || '/twilio/status');
+      const store = hubServicesOrNull()?.store;
+      if (accountSid && authToken) {
+        if (!store) throw new Error("the hub's message store is needed (opt-outs are keyed by its secret, delivery reports update it)");
+        // Phone numbers are stored as a keyed hash; the key is derived from the hub's patient-key secret (domain separated).
+        const optOutSecret = Buffer.from(store.patientKey('sms-opt-out-registry'), 'utf8');
+        const sent = sharedSentRegistry(RED);
+        const optOuts = sharedOptOuts(RED, optOutSecret);
+        const replays = sharedReplayStore(RED);
+        held.push(sent, optOuts, replays);
+        node.callbacks = new TwilioCallbackHandler(
+          { authToken, accountSid },
+          { sent: sent.value, optOuts: optOuts.value, replayStore: replays.value, sink: new MessageStoreDeliverySink(store, { logger }), logger },
+        );
+        node.callbacksProblem = node.publicBaseUrl ? undefined : 'not-configured';
+        const service = (def.messagingServiceSid ?? '').trim();
+        if (service && node.publicBaseUrl) {
+          const timeZone = (def.timeZone ?? '').trim() || 'America/New_York';
+          const quietHours = def.quietHours === false ? null : { start: def.quietStart || '21:00', end: def.quietEnd || '08:00' };
+          // The sender reads the window only when it sends; a typo should show now, not at the first reminder.
+          if (quietHours) quietHoursDecision(new Date(), timeZone, quietHours);
+          node.sender = new TwilioSmsSender(
+            {
+              messagingServiceSid: service,
+              statusCallbackUrl: `${node.publicBaseUrl}${node.statusPath}`,
+              timeZone,
+              quietHours,
+            },
+            { client: twilioClient({ accountSid, authToken }), sent: sent.value, optOuts: optOuts.value, logger },
+          );
+          node.senderProblem = undefined;
+        }
+      }
+    } catch (err) {
+      node.statusPath ??= '/twilio/status';
+      node.sender = undefined;
+      node.callbacks = undefined;
+      node.senderProblem = 'invalid';
+      node.callbacksProblem = 'invalid';
+      // Adapter config errors name the setting (SID shape, time zone), never the token.
+      node.warn(RED._('twilio-account.errors.config', { reason: err instanceof Error ? err.message : String(err) }));
+    }
+
+    node.register = (user: Node): void => {
+      users.add(user);
+    };
+    node.deregister = async (user: Node): Promise<void> => {
+      users.delete(user);
+    };
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      const sender = node.sender;
+      node.sender = undefined;
+      node.callbacks = undefined;
+      Promise.all([sender?.close(), ...held.map((h) => h.release())])
+        .catch((err: unknown) => node.warn(RED._('twilio-account.errors.close', { code: errorCode(err) })))
+        .finally(done);
+    });
+  }
+
+  RED.nodes.registerType('twilio-account', TwilioAccount, {
+    credentials: {
+      authToken: { type: 'password' },
+    },
+  });
+};

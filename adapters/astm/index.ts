@@ -10,6 +10,8 @@ export { AstmServer, DEFAULT_HOST } from './astm-server';
 export type { AstmServerDeps, AstmServerEvents, AstmServerOptions } from './astm-server';
 export { AstmClient, CONNECT_TIMEOUT_MS } from './astm-client';
 export type { AstmClientDeps, AstmClientEvents, AstmClientOptions } from './astm-client';
+export { AstmSerial, DEFAULT_BAUD_RATE, MAX_BAUD_RATE, MIN_BAUD_RATE } from './astm-serial';
+export type { AstmSerialDeps, AstmSerialEvents, AstmSerialOptions, SerialParity, SerialPortSettings } from './astm-serial';
 export { AstmConnection, CLOSE_TIMEOUT_MS, MAX_MESSAGE_BYTES } from './astm-connection';
 export type {
   AstmConnectionDeps,

@@ -4,6 +4,7 @@ import {
   AstmClient,
   AstmClosedError,
   AstmParseError,
+  AstmSerial,
   AstmServer,
   AstmUnitMismatchError,
   AstmUnmappedTestError,
@@ -30,6 +31,8 @@ import type {
   AstmQueryParseOptions,
   AstmReceivedMessage,
   AstmSendReport,
+  AstmSerialDeps,
+  AstmSerialOptions,
   AstmServerDeps,
   AstmServerOptions,
   Clock,
@@ -50,7 +53,7 @@ import type { AstmDelivery, AstmDeliveryError, AstmInConsumer, AstmPeer, Pending
 /**
  * The astm-instrument config node's engine, in plain TypeScript (no
  * node-red import, so it can move to adapters/ as it is): one instrument
- * link over an AstmServer or AstmClient, with the hub's store in front of
+ * link over an AstmServer, AstmClient or AstmSerial, with the hub's store in front of
  * the ACK and the instrument's profile behind it.
  *
  * Receiving: every complete E1394 message is stored (raw text, endpoint =
@@ -92,7 +95,7 @@ export interface QueryAnswerOptions {
 export interface AnalyzerLinkOptions {
   /** Store endpoint and the results' instrument id. */
   instrumentId: string;
-  transport: { mode: 'server'; options: AstmServerOptions } | { mode: 'client'; options: AstmClientOptions };
+  transport: { mode: 'server'; options: AstmServerOptions } | { mode: 'client'; options: AstmClientOptions } | { mode: 'serial'; options: AstmSerialOptions };
   profile: InstrumentProfile;
   answers: QueryAnswerOptions;
   /** Where Q.3 holds the specimen ID. */
@@ -117,6 +120,8 @@ export interface AnalyzerLinkDeps {
   /** Socket seams for tests. */
   server?: AstmServerDeps;
   client?: AstmClientDeps;
+  /** Serial mode: the port factory (tests pass an in-memory duplex). */
+  serial?: AstmSerialDeps;
 }
 
 /** Connection state for status text. */
@@ -178,7 +183,8 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
   private readonly timers: Timers;
   private readonly clock: Clock;
   private readonly server: AstmServer | undefined;
-  private readonly client: AstmClient | undefined;
+  /** Client or serial mode: both keep one line open and reopen it with backoff. */
+  private readonly client: AstmClient | AstmSerial | undefined;
   private readonly consumers = new Set<AstmInConsumer>();
   private readonly queries = new Map<string, PendingQuery>();
   private readonly expired = new Set<string>();
@@ -214,7 +220,7 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
       this.server.on('disconnect', (info) => this.peerDown(info));
       this.server.on('error', (err) => this.logger.warn('astm instrument listener error', { endpoint: options.instrumentId, ...summarizeError(err) }));
     } else {
-      this.client = new AstmClient(t.options, this.handle, { ...transportDeps, ...deps.client });
+      this.client = t.mode === 'serial' ? new AstmSerial(t.options, this.handle, { ...transportDeps, ...deps.serial }) : new AstmClient(t.options, this.handle, { ...transportDeps, ...deps.client });
       this.client.on('connected', (info) => this.peerUp(info));
       this.client.on('disconnected', () => {
         this.peerList.clear();
@@ -252,7 +258,7 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
     return [...this.peerList.values()].map((p) => ({ ...p }));
   }
 
-  /** Listen (server) or start connecting (client). Calling it again returns the same promise. */
+  /** Listen (server) or start connecting (client) or opening the port (serial). Calling it again returns the same promise. */
   start(): Promise<void> {
     this.started ??= (async () => {
       if (this.server) {

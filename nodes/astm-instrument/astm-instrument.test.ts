@@ -86,6 +86,9 @@ describe('astm-instrument config node', () => {
     [{ utcOffset: 'CET' }, 'profile: utcOffset must be Z or ±HH:MM'],
     [{ mode: 'client', host: '', port: '2576' }, 'host (the terminal server) is required in client mode'],
     [{ replyTimeoutMs: '0' }, 'replyTimeoutMs must be an integer from 1 to 600000'],
+    [{ mode: 'serial', path: ' ' }, 'path (the serial device) is required in serial mode'],
+    [{ mode: 'serial', path: '/dev/ttyS0', baudRate: '300' }, 'baudRate must be an integer from 1200 to 115200'],
+    [{ mode: 'modem' }, 'mode must be server, client or serial'],
   ])('invalid settings %j: the error names the field, astm-in shows error: CONFIG', async (settings, message) => {
     await helper.load(astmNodes(), flow(settings), {});
     const status = new StatusTap('in1');
@@ -172,6 +175,27 @@ describe('readSettings', () => {
       mode: 'server',
       options: { host: '127.0.0.1', port: 0, replyTimeoutMs: 15000, framing: 'message', encoding: 'latin1', duplicateWindowMs: 600000, allowedPeers: ['10.0.0.1', '10.0.0.2'], maxConnections: 2 },
     });
+  });
+
+  test('serial mode: line settings with E1381 defaults (9600 8N1); the TCP port is not read', () => {
+    const s = readSettings(def({ mode: 'serial', path: ' /dev/ttyUSB0 ', port: 'unused', replyTimeoutMs: '15000', establishTimeoutMs: '', receiverTimeoutMs: '', busyRetryMs: '', connectTimeoutMs: '2000' }), { nodeId: 'x' });
+    expect(s.transport).toEqual({
+      mode: 'serial',
+      options: { path: '/dev/ttyUSB0', baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false, replyTimeoutMs: 15000, duplicateWindowMs: 600000, connectTimeoutMs: 2000 },
+    });
+    const custom = readSettings(def({ mode: 'serial', path: 'COM3', baudRate: '19200', dataBits: '7', parity: 'even', stopBits: '2', rtscts: true }), { nodeId: 'x' });
+    expect(custom.transport.options).toMatchObject({ path: 'COM3', baudRate: 19200, dataBits: 7, parity: 'even', stopBits: 2, rtscts: true });
+  });
+
+  test.each([
+    [{ path: '' }, 'path (the serial device) is required in serial mode'],
+    [{ baudRate: '1199' }, 'baudRate must be an integer from 1200 to 115200'],
+    [{ baudRate: '115201' }, 'baudRate must be an integer from 1200 to 115200'],
+    [{ dataBits: '6' }, 'dataBits must be an integer from 7 to 8'],
+    [{ parity: 'mark' }, 'parity must be none, even or odd'],
+    [{ stopBits: '1.5' }, 'stopBits must be an integer from 1 to 2'],
+  ])('serial mode rejects %j naming the field', (fields, message) => {
+    expect(() => readSettings(def({ mode: 'serial', path: '/dev/ttyS0', ...fields }), { nodeId: 'x' })).toThrow(message);
   });
 
   test('a custom profile is taken whole and validated', () => {

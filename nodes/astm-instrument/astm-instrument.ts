@@ -12,8 +12,8 @@ import type { AstmInConsumer, AstmInstrumentDef, AstmInstrumentNode } from './ty
 type Running = { link: AnalyzerLink; started: Promise<void>; health?: HealthRegistry };
 
 /**
- * Config node for one analyzer: its transport (the hub listens, or connects
- * to a terminal server), E1381 timers, profile (mapping table) and
+ * Config node for one analyzer: its transport (the hub listens, connects
+ * to a terminal server, or opens a serial port), E1381 timers, profile (mapping table) and
  * instrument id. It owns the AnalyzerLink; astm-in nodes register to
  * receive, astm-out nodes to send. The link starts with the first user and
  * closes with the last one, or with the flow.
@@ -45,8 +45,11 @@ export = function init(RED: NodeAPI): void {
       switch (state.phase) {
         case 'listening':
           return setStatus(user, 'connected', RED._('astm-instrument.status.listening', { port: state.port, count: state.connections }));
-        case 'connected':
-          return setStatus(user, 'connected', RED._('astm-instrument.status.connected', { host: settings?.transport.options.host ?? '', port: settings?.transport.options.port ?? '' }));
+        case 'connected': {
+          const t = settings?.transport;
+          if (t?.mode === 'serial') return setStatus(user, 'connected', RED._('astm-instrument.status.connectedSerial', { path: t.options.path }));
+          return setStatus(user, 'connected', RED._('astm-instrument.status.connected', { host: t?.options.host ?? '', port: t?.options.port ?? '' }));
+        }
         case 'connecting':
           return setStatus(user, 'connecting', RED._('astm-instrument.status.connecting'));
         case 'retrying':
@@ -99,7 +102,7 @@ export = function init(RED: NodeAPI): void {
         .catch((err: unknown) => {
           if (running !== current) return;
           failure = errorCode(err);
-          node.error(RED._('astm-instrument.errors.start', { port: settings?.transport.options.port ?? '', code: failure }));
+          node.error(RED._('astm-instrument.errors.start', { port: where(settings), code: failure }));
           statusAll();
           throw err;
         });
@@ -156,6 +159,12 @@ export = function init(RED: NodeAPI): void {
       users.clear();
       stop().finally(done);
     });
+  }
+
+  /** The port number, or the device path in serial mode, for start errors. */
+  function where(s: AnalyzerLinkOptions | undefined): string | number {
+    if (!s) return '';
+    return s.transport.mode === 'serial' ? s.transport.options.path : s.transport.options.port;
   }
 
   RED.nodes.registerType('astm-instrument', AstmInstrument);

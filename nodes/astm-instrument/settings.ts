@@ -1,5 +1,5 @@
-import { validateProfile } from '../../adapters/astm';
-import type { AstmClientOptions, AstmConnectionOptions, AstmServerOptions, InstrumentProfile } from '../../adapters/astm';
+import { DEFAULT_BAUD_RATE, MAX_BAUD_RATE, MIN_BAUD_RATE, validateProfile } from '../../adapters/astm';
+import type { AstmClientOptions, AstmConnectionOptions, AstmSerialOptions, AstmServerOptions, InstrumentProfile } from '../../adapters/astm';
 import architect from '../../adapters/astm/fixtures/architect-i1000.profile.json';
 import cobas from '../../adapters/astm/fixtures/cobas-e411.profile.json';
 import immulite from '../../adapters/astm/fixtures/immulite-2000.profile.json';
@@ -43,9 +43,10 @@ export function readSettings(def: AstmInstrumentDef, ids: { nodeId: string; flow
   if (!/^[\w.-]{1,64}$/.test(instrumentId)) throw new Error('instrument id must be 1-64 letters, digits, dots, dashes or underscores');
   const { profile, dialect } = readProfile(def, instrumentId);
   const mode = def.mode || 'server';
-  if (mode !== 'server' && mode !== 'client') throw new Error('mode must be server or client');
+  if (mode !== 'server' && mode !== 'client' && mode !== 'serial') throw new Error('mode must be server, client or serial');
   const host = (def.host ?? '').trim();
-  const port = int(def.port, 'port', mode === 'server' ? 0 : 1, 65535);
+  // Serial mode has no port number; the field keeps its TCP value for switching back.
+  const port = mode === 'serial' ? 0 : int(def.port, 'port', mode === 'server' ? 0 : 1, 65535);
   if (port === undefined) throw new Error('port is required');
 
   const link: AstmConnectionOptions = {};
@@ -78,6 +79,8 @@ export function readSettings(def: AstmInstrumentDef, ids: { nodeId: string; flow
     const max = int(def.maxConnections, 'maxConnections', 1, 1000);
     if (max !== undefined) options.maxConnections = max;
     transport = { mode, options };
+  } else if (mode === 'serial') {
+    transport = { mode, options: { ...link, ...readSerial(def), ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}) } };
   } else {
     if (!host) throw new Error('host (the terminal server) is required in client mode');
     const options: AstmClientOptions = { ...link, host, port, ...(connectTimeoutMs !== undefined ? { connectTimeoutMs } : {}) };
@@ -135,6 +138,19 @@ function readProfile(def: AstmInstrumentDef, instrumentId: string): { profile: I
   } catch (err) {
     throw new Error(`profile: ${(err as Error).message}`);
   }
+}
+
+/** The RS-232 line settings of serial mode; blank fields take E1381's usual 9600 8N1. */
+function readSerial(def: AstmInstrumentDef): Pick<AstmSerialOptions, 'path' | 'baudRate' | 'dataBits' | 'parity' | 'stopBits' | 'rtscts'> {
+  const path = (def.path ?? '').trim();
+  if (!path) throw new Error('path (the serial device) is required in serial mode');
+  const baudRate = int(def.baudRate, 'baudRate', MIN_BAUD_RATE, MAX_BAUD_RATE) ?? DEFAULT_BAUD_RATE;
+  const dataBits = int(def.dataBits, 'dataBits', 7, 8) ?? 8;
+  const parity = String(def.parity ?? '').trim() || 'none';
+  if (parity !== 'none' && parity !== 'even' && parity !== 'odd') throw new Error('parity must be none, even or odd');
+  const stopBits = int(def.stopBits, 'stopBits', 1, 2) ?? 1;
+  const rtscts = def.rtscts === true || def.rtscts === 'true';
+  return { path, baudRate, dataBits: dataBits as 7 | 8, parity, stopBits: stopBits as 1 | 2, rtscts };
 }
 
 /** Blank means "not set"; anything else must be an integer in range. */

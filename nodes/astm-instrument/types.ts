@@ -6,14 +6,26 @@ import type { SendOutcome } from './analyzer-link';
 export interface AstmInstrumentDef extends NodeDef {
   /** The hub's name for the instrument: store endpoint, FHIR device, OBX-18. */
   instrumentId: string;
-  /** `server`: the analyzer (or a terminal server in client mode) connects to the hub. `client`: the hub connects to a terminal server. */
-  mode: 'server' | 'client';
+  /** `server`: the analyzer (or a terminal server in client mode) connects to the hub. `client`: the hub connects to a terminal server. `serial`: the hub opens an RS-232 port. */
+  mode: 'server' | 'client' | 'serial';
   /** Bind address (server) or terminal server host (client). */
   host: string;
   port: string;
   /** IPs, separated by commas or white space (server mode); empty accepts any peer. */
   allowedPeers: string;
   maxConnections: string;
+  /** Serial mode: the device (`/dev/ttyUSB0`, `/dev/serial/by-id/...`, `COM3`). */
+  path?: string;
+  /** Serial mode: 1200-115200, blank 9600. */
+  baudRate?: string;
+  /** Serial mode: 7 or 8, blank 8. */
+  dataBits?: string;
+  /** Serial mode: none, even or odd, blank none. */
+  parity?: string;
+  /** Serial mode: 1 or 2, blank 1. */
+  stopBits?: string;
+  /** Serial mode: RTS/CTS hardware flow control (a checkbox). */
+  rtscts?: boolean | string;
   /** `immulite-2000`, `cobas-e411`, `architect-i1000` or `custom`. */
   profile: string;
   /** custom: the whole instrument profile; built-in: keys that override it (`tests` merged by code). */

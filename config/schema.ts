@@ -1,4 +1,6 @@
 import { ConfigError } from './config-error';
+import { parseQueueUrl, resolvePolicy } from '../adapters/queue';
+import type { QueuePolicyInput } from '../adapters/queue';
 
 /**
  * The hub's one configuration schema. Every setting has one name, used both
@@ -24,6 +26,11 @@ export interface HubConfig {
   dataDir: string;
   flowsDir: string;
   storeUrl: string;
+  queueUrl: string;
+  queuePolicies: Record<string, QueuePolicyInput>;
+  queueDefaultPolicy: QueuePolicyInput;
+  queuePrefix: string | null;
+  queueEncryptBodies: boolean;
   storeKeys: string | null;
   patientKeySecret: string | null;
   credentialSecret: string | null;
@@ -133,6 +140,54 @@ function retention(raw: string, key: string): HubConfig['retention'] {
   return out;
 }
 
+function queueUrl(raw: string, key: string): string {
+  try {
+    parseQueueUrl(raw);
+    return raw;
+  } catch {
+    // The URL may carry a broker password: never echo it.
+    return fail(key, /:\/\/[^@/]*@/.test(raw) ? '<redacted>' : raw, 'embedded:, embedded:<file>, amqp(s)://user:pass@host:port/vhost or sqs://<region>[?endpoint=<url>]');
+  }
+}
+
+function jsonObject(raw: string, key: string): unknown {
+  try {
+    const v: unknown = JSON.parse(raw === '' ? '{}' : raw);
+    if (v && typeof v === 'object' && !Array.isArray(v)) return v;
+  } catch {
+    // reported below
+  }
+  return fail(key, '<not a JSON object>', 'a JSON object');
+}
+
+function queuePolicies(raw: string, key: string): Record<string, QueuePolicyInput> {
+  const v = jsonObject(raw, key) as Record<string, QueuePolicyInput>;
+  for (const [name, policy] of Object.entries(v)) {
+    try {
+      resolvePolicy(policy, undefined, name);
+    } catch (err) {
+      fail(`${key}.${name}`, '<policy>', (err as Error).message);
+    }
+  }
+  return v;
+}
+
+function queueDefaultPolicy(raw: string, key: string): QueuePolicyInput {
+  const v = jsonObject(raw, key) as QueuePolicyInput;
+  try {
+    resolvePolicy(v);
+  } catch (err) {
+    fail(key, '<policy>', (err as Error).message);
+  }
+  return v;
+}
+
+function queuePrefix(raw: string, key: string): string | null {
+  if (raw === '') return null;
+  if (/^[A-Za-z0-9._-]{1,40}$/.test(raw)) return raw;
+  return fail(key, raw, 'letters, digits and ._- (1-40)');
+}
+
 function host(raw: string, key: string): string {
   if (/^[A-Za-z0-9.:-]+$/.test(raw)) return raw;
   return fail(key, raw, 'an IP address or host name to bind, e.g. 0.0.0.0 or 127.0.0.1');
@@ -161,6 +216,11 @@ export const SETTINGS: SettingSpec[] = [
   spec({ key: 'HUB_DATA_DIR', field: 'dataDir', default: './data', allowed: 'directory path', description: 'Runtime data: Node-RED user dir (flows, credentials), SQLite store, generated secrets.', parse: str }),
   spec({ key: 'HUB_FLOWS_DIR', field: 'flowsDir', default: './flows', allowed: 'directory path', description: 'Reference flows (*.json) seeded into the runtime on first start.', parse: str }),
   spec({ key: 'HUB_STORE_URL', field: 'storeUrl', default: 'sqlite:', allowed: 'sqlite:[path] or postgres://…', description: 'Message store backend. `sqlite:` keeps it in the data dir; `postgres://` shares it between hub processes.', parse: storeUrl }),
+  spec({ key: 'HUB_QUEUE_URL', field: 'queueUrl', default: 'embedded:', allowed: 'embedded:[file], amqp(s)://…, sqs://<region>[?endpoint=…]', description: 'Where retry queues live: `embedded:` is SQLite in the data dir; RabbitMQ or SQS let several hub processes share the work.', parse: queueUrl }),
+  spec({ key: 'HUB_QUEUE_POLICIES', field: 'queuePolicies', default: '{}', allowed: 'JSON object: queue → policy', description: 'Per-queue `maxAttempts`, `backoff {minMs,maxMs,factor,jitter}`, `maxAgeMs`, `deadlineWarningMs`, `onDeadline`, `ordering` (`parallel`/`key`), `concurrency`, `prefetch`, `handlerTimeoutMs`. Every hub process must use the same policy for a queue.', parse: queuePolicies }),
+  spec({ key: 'HUB_QUEUE_DEFAULT_POLICY', field: 'queueDefaultPolicy', default: '{}', allowed: 'JSON policy', description: 'Policy for queues not listed in HUB_QUEUE_POLICIES.', parse: queueDefaultPolicy }),
+  spec({ key: 'HUB_QUEUE_PREFIX', field: 'queuePrefix', default: '', allowed: '[A-Za-z0-9._-]', description: 'Prefix of broker queue names (default `hub.` on RabbitMQ, `hub-` on SQS).', parse: queuePrefix }),
+  spec({ key: 'HUB_QUEUE_ENCRYPT_BODIES', field: 'queueEncryptBodies', default: 'true', allowed: 'true, false', description: 'Seal message bodies on RabbitMQ and SQS with HUB_STORE_KEYS (every hub needs the same keys). The embedded queue always seals.', parse: bool }),
   spec({ key: 'HUB_STORE_KEYS', field: 'storeKeys', default: '(generated)', allowed: 'id:base64,…', description: 'AES-256-GCM keys for message bodies at rest. The first encrypts; the others still decrypt (rotation). Generated into the data dir when unset; required with PostgreSQL.', parse: storeKeys }),
   spec({ key: 'HUB_PATIENT_KEY_SECRET', field: 'patientKeySecret', default: '(generated)', allowed: 'base64, ≥ 32 bytes', description: 'HMAC secret for the searchable patient key (the MRN itself is never stored). Generated when unset; required with PostgreSQL.', parse: secret(32, 'base64') }),
   spec({ key: 'HUB_CREDENTIAL_SECRET', field: 'credentialSecret', default: '(generated)', allowed: '≥ 16 characters', description: "Encrypts Node-RED node credentials. Generated once and kept in the data dir when unset.", parse: secret(16, 'text') }),

@@ -10,7 +10,8 @@ import { PublicRouteRegistry } from '../adapters/shared/public-routes';
 import { jsonLogger } from '../adapters/shared/logger';
 import type { Logger } from '../adapters/shared/logger';
 import { clearHubServices, setHubServices } from '../adapters/shared/registry';
-import { createMessageStore } from '../adapters/store';
+import { BodyCipher, createMessageStore } from '../adapters/store';
+import { createMessageQueue } from '../adapters/queue';
 import type { EncryptedMessageStore } from '../adapters/store';
 import { nodeRedSettings } from '../config/node-red-settings';
 import type { HubConfig } from '../config/schema';
@@ -70,7 +71,23 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
   health.register('store', () => store.ping());
   const { registry, metrics } = createMetrics(store);
   const publicRoutes = new PublicRouteRegistry();
-  setHubServices({ store, logger, health, metrics, publicRoutes });
+  let queue;
+  try {
+    queue = await createMessageQueue({
+      url: config.queueUrl,
+      dataDir: config.dataDir,
+      cipher: new BodyCipher(secrets.storeKeys, secrets.activeStoreKeyId),
+      policies: config.queuePolicies,
+      defaultPolicy: config.queueDefaultPolicy,
+      prefix: config.queuePrefix ?? undefined,
+      encryptBrokerBodies: config.queueEncryptBodies,
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  health.register('queue', () => queue.ping());
+  setHubServices({ store, logger, health, metrics, publicRoutes, queue });
   await auditConfigChange(config, store.audit);
 
   const users = new UserDirectory(secrets.users);
@@ -179,6 +196,9 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
         const closed = new Promise<void>((r) => server.close(() => r()));
         server.closeIdleConnections();
         await RED.stop().catch(() => logger.error('Node-RED did not stop cleanly'));
+        // Consumers closed with their nodes; the queue goes before the store
+        // because in-flight handlers may still write statuses.
+        await queue.close().catch(() => logger.error('queue did not close cleanly'));
         await store.close();
         server.closeAllConnections();
         await closed;

@@ -4,6 +4,7 @@ import { noopMetrics } from './hub-metrics';
 import type { HubMetrics } from './hub-metrics';
 import type { Logger } from './logger';
 import type { PublicRouteRegistry } from './public-routes';
+import type { MessageQueue } from '../queue/message-queue';
 
 /**
  * The seam between the hub runtime and the nodes: the hub (or a test) puts its
@@ -18,6 +19,8 @@ export interface HubServices {
   metrics?: HubMetrics;
   /** Webhook paths that authenticate by signature instead of a hub token. */
   publicRoutes?: PublicRouteRegistry;
+  /** Retry queues (HUB_QUEUE_URL). */
+  queue?: MessageQueue;
 }
 
 let current: HubServices | null = null;

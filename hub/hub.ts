@@ -27,6 +27,8 @@ import { healthRouter } from './http/health';
 import { createMetrics, metricsRouter } from './http/metrics';
 import { monitorRouter } from './http/monitor';
 import { resolveSecrets } from './secrets';
+import { nodeRedEndpointSource } from './monitor/node-red-endpoints';
+import type { NodeRedNodesApi } from './monitor/node-red-endpoints';
 
 // Node-RED ships no usable types for embedding; this is the part we call.
 interface NodeRedRuntime {
@@ -35,6 +37,7 @@ interface NodeRedRuntime {
   stop(): Promise<void>;
   httpAdmin: express.Express;
   httpNode: express.Express;
+  nodes: NodeRedNodesApi;
   version(): string;
 }
 
@@ -108,9 +111,19 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
     if (!flowsStarted) throw new Error('flows not started');
   });
   app.use(healthRouter(() => health.list(), () => stopping));
+  const RED = require('node-red') as NodeRedRuntime;
+  // Before /api/v1: the monitor's API lives under /api/v1/monitor, and apiRouter answers 404 for paths it does not know.
+  const monitor = monitorRouter({
+    store,
+    tokens,
+    sessionTtlMs: config.sessionTtlMinutes * 60_000,
+    metrics: registry,
+    endpoints: nodeRedEndpointSource(() => RED.nodes),
+    logger,
+  });
+  app.use(monitor);
   app.use('/api/v1', apiRouter({ store, tokens, users, sessionTtlMs: config.sessionTtlMinutes * 60_000, version }));
   app.use(metricsRouter(registry, config.metricsPublic ? [] : [authenticate(tokens)]));
-  app.use(monitorRouter());
 
   const server = config.tlsCertFile
     ? https.createServer({
@@ -134,7 +147,6 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
   const toNodeRedUser = (u: { username: string; role: Parameters<typeof nodeRedPermissions>[0] } | null) =>
     u ? { username: u.username, permissions: nodeRedPermissions(u.role) } : null;
   const nodeAuth = authenticate(tokens);
-  const RED = require('node-red') as NodeRedRuntime;
   RED.init(
     server,
     nodeRedSettings({
@@ -195,6 +207,7 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
         // work (their close handlers), then flush the store's pending commits.
         const closed = new Promise<void>((r) => server.close(() => r()));
         server.closeIdleConnections();
+        await monitor.close();
         await RED.stop().catch(() => logger.error('Node-RED did not stop cleanly'));
         // Consumers closed with their nodes; the queue goes before the store
         // because in-flight handlers may still write statuses.

@@ -82,9 +82,12 @@ export function buildWhere(filter: RowFilter, param: (n: number) => string, afte
   if (filter.from !== undefined) add('received_at', '>=', filter.from);
   if (filter.to !== undefined) add('received_at', '<', filter.to);
   if (after) {
-    values.push(after.receivedAt, after.receivedAt, after.id);
+    // A row-value comparison, not `received_at < x OR (received_at = x AND id < y)`: once SQLite has
+    // planner statistics it runs that OR as a MULTI-INDEX OR (80 ms a page at 1M rows instead of
+    // 0.3 ms, bench:search). Both SQLite (3.15+) and PostgreSQL use it as an index range.
+    values.push(after.receivedAt, after.id);
     const n = values.length;
-    clauses.push(`(received_at < ${param(n - 2)} OR (received_at = ${param(n - 1)} AND id < ${param(n)}))`);
+    clauses.push(`(received_at, id) < (${param(n - 1)}, ${param(n)})`);
   }
   return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', values };
 }

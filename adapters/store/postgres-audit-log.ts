@@ -19,6 +19,7 @@ export class PostgresAuditLog implements AuditLog {
     };
     if (q.actor) add('actor =', q.actor);
     if (q.action) add('action =', q.action);
+    if (q.target) add('target =', q.target);
     if (q.before) add('id <', q.before);
     values.push(Math.min(q.limit ?? 100, 1000));
     const res = await this.pool.query(

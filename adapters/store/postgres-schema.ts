@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS hub_audit (
 );
 CREATE INDEX IF NOT EXISTS hub_audit_action ON hub_audit (action, id);
 CREATE INDEX IF NOT EXISTS hub_audit_actor ON hub_audit (actor, id);
+CREATE INDEX IF NOT EXISTS hub_audit_target ON hub_audit (target, id) WHERE target IS NOT NULL;
 CREATE TABLE IF NOT EXISTS hub_tokens (
   id TEXT PRIMARY KEY,
   name TEXT NOT NULL,

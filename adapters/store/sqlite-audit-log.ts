@@ -15,6 +15,7 @@ export class SqliteAuditLog implements AuditLog {
     const values: unknown[] = [];
     if (q.actor) (where.push('actor = ?'), values.push(q.actor));
     if (q.action) (where.push('action = ?'), values.push(q.action));
+    if (q.target) (where.push('target = ?'), values.push(q.target));
     if (q.before) (where.push('id < ?'), values.push(q.before));
     const rows = this.db
       .prepare(`SELECT * FROM hub_audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`)

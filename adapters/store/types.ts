@@ -115,6 +115,8 @@ export interface NewAuditEntry {
 export interface AuditQuery {
   actor?: string;
   action?: string;
+  /** Entries about one object (a message id, a token id). */
+  target?: string;
   before?: number;
   limit?: number;
 }

@@ -1,23 +1,38 @@
 import { Router } from 'express';
+import { monitorApiRouter } from '../api/monitor-api';
+import { MonitorStats } from '../monitor/monitor-stats';
+import { sessionRouter } from '../monitor/session';
+import { defaultAssetsDir, monitorSecurityHeaders, staticAssets } from '../monitor/static-assets';
+import type { MonitorDeps } from '../monitor/types';
+
+export type MonitorRouter = Router & {
+  /** Stops the overview poller and ends open event streams; call before closing the store. */
+  close(): Promise<void>;
+};
 
 /**
- * `/monitor`: placeholder until the monitoring dashboard lands. The page is
- * static; everything it shows comes from the authenticated `/api/v1`.
+ * `/monitor` (the bundled UI, public static files), `/monitor/session` (login
+ * cookie) and `/api/v1/monitor` (live overview, message detail, operations;
+ * authenticated). Mount it before the `/api/v1` router. Without `deps` only
+ * the static UI is served and it reports that the monitor API is not wired.
  */
-export function monitorRouter(): Router {
+export function monitorRouter(deps?: MonitorDeps): MonitorRouter {
   const r = Router();
-  r.get(['/monitor', '/monitor/'], (_req, res) => {
-    res
-      .type('html')
-      .set('Content-Security-Policy', "default-src 'self'; style-src 'unsafe-inline'")
-      .send(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>IVF Interface Hub · Monitor</title>
-<style>body{font:15px system-ui,sans-serif;margin:3rem;color:#1f2933}code{background:#eef2f6;padding:.1rem .3rem}</style></head>
-<body><h1>IVF Interface Hub · Monitor</h1>
-<p>The monitoring dashboard is not built yet. Until then:</p>
-<ul><li>messages: <code>GET /api/v1/messages</code></li><li>audit log: <code>GET /api/v1/audit</code></li>
-<li>health: <a href="/healthz">/healthz</a>, <a href="/readyz">/readyz</a></li><li>metrics: <code>GET /metrics</code></li><li>flows: <a href="/">the editor</a></li></ul>
-</body></html>`);
-  });
-  return r;
+  r.use('/monitor', monitorSecurityHeaders);
+  let stats: MonitorStats | undefined;
+  if (deps) {
+    stats = new MonitorStats({
+      store: deps.store,
+      endpoints: deps.endpoints,
+      queues: deps.queues,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      tickMs: deps.tickMs,
+      now: deps.now,
+    });
+    r.use(sessionRouter({ tokens: deps.tokens, audit: deps.store.audit, sessionTtlMs: deps.sessionTtlMs }));
+    r.use('/api/v1/monitor', monitorApiRouter({ store: deps.store, tokens: deps.tokens, stats, operations: deps.operations, queuesConfigured: deps.queues !== undefined }));
+  }
+  r.use(staticAssets(deps?.assetsDir ?? defaultAssetsDir()));
+  return Object.assign(r, { close: async () => stats?.close() });
 }

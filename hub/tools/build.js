@@ -59,4 +59,10 @@ try {
   process.exit(1);
 }
 copyNodeAssets();
+try {
+  require('../monitor/build-ui.js').buildUi({ root });
+} catch (err) {
+  process.stderr.write(`build failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}
 fs.writeFileSync(path.join(dist, '.build-stamp'), new Date().toISOString() + '\n');

@@ -581,6 +581,7 @@ async function flush(): Promise<void> {
 }
 
 async function waitFor(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
+  // Commits run on the store's writer thread, so poll on a timer rather than on event-loop turns.
+  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
   if (!condition()) throw new Error('condition not met');
 }

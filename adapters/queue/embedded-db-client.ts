@@ -1,5 +1,5 @@
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../shared/start-worker';
 import { EmbeddedDb } from './embedded-db';
 import type { DeadRow, EmbeddedOp, OpResult } from './embedded-db';
 import type { DeadLetterFilter } from './types';
@@ -73,13 +73,6 @@ export class InlineEmbeddedDb implements EmbeddedDbApi {
   }
 }
 
-/** Starts the worker from compiled JavaScript; under the test runner (TypeScript sources, no build) compiles it on the fly with swc. */
-const TS_BOOT = [
-  "const fs = require('node:fs'); const swc = require('@swc/core'); const { workerData } = require('node:worker_threads');",
-  "require.extensions['.ts'] = (m, f) => m._compile(swc.transformSync(fs.readFileSync(f, 'utf8'), { filename: f, jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }).code, f);",
-  'require(workerData.entry);',
-].join('\n');
-
 interface Pending {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
@@ -102,8 +95,7 @@ export class WorkerEmbeddedDb implements EmbeddedDbApi {
   private closed = false;
 
   constructor(file: string) {
-    const entry = join(__dirname, `embedded-db-worker${__filename.endsWith('.ts') ? '.ts' : '.js'}`);
-    this.worker = entry.endsWith('.ts') ? new Worker(TS_BOOT, { eval: true, workerData: { entry, file } }) : new Worker(entry, { workerData: { file } });
+    this.worker = startWorker(__dirname, 'embedded-db-worker', { file });
     this.worker.on('message', (m: { id: number; result?: unknown; error?: { name: string; message: string; code?: string } }) => {
       const p = this.pending.get(m.id);
       if (!p) return;

@@ -1,13 +1,6 @@
-import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../shared/start-worker';
 import type { WriteOp } from './backend';
-
-/** Starts the worker from compiled JavaScript; under the test runner (TypeScript sources) compiles it on the fly with swc. */
-const TS_BOOT = [
-  "const fs = require('node:fs'); const swc = require('@swc/core'); const { workerData } = require('node:worker_threads');",
-  "require.extensions['.ts'] = (m, f) => m._compile(swc.transformSync(fs.readFileSync(f, 'utf8'), { filename: f, jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }).code, f);",
-  'require(workerData.entry);',
-].join('\n');
 
 /** Sends group commits to the writer thread and answers each with its per-op change counts. */
 export class SqliteWriterClient {
@@ -17,8 +10,7 @@ export class SqliteWriterClient {
   private failed: Error | null = null;
 
   constructor(file: string) {
-    const entry = join(__dirname, `sqlite-writer-worker${__filename.endsWith('.ts') ? '.ts' : '.js'}`);
-    this.worker = entry.endsWith('.ts') ? new Worker(TS_BOOT, { eval: true, workerData: { entry, file } }) : new Worker(entry, { workerData: { file } });
+    this.worker = startWorker(__dirname, 'sqlite-writer-worker', { file });
     this.worker.on('message', (m: { id?: number; changes?: number[]; error?: string; closed?: boolean }) => {
       if (m.id === undefined) return;
       const p = this.pending.get(m.id);

@@ -671,6 +671,8 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
     const open = [...server.connections.values()].filter((c) => c.open);
     const newest = open[open.length - 1];
     if (newest) return Promise.resolve(newest);
+    // close() may have swept the waits already while this send was still recording its row.
+    if (this.closing) return Promise.reject(new AstmClosedError('instrument link is stopping'));
     const waitMs = this.options.connectWaitMs ?? CONNECT_WAIT_MS;
     return new Promise((resolve, reject) => {
       const waiter = {
@@ -698,6 +700,7 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.closing) return Promise.reject(new AstmClosedError('instrument link is stopping'));
     return new Promise((resolve, reject) => {
       const entry = {
         timer: this.timers.setTimeout(() => {

@@ -118,4 +118,27 @@ describe('astm-out node', () => {
     expect(record).toMatchObject({ status: 'error', errorCode: 'CONNECT_FAILED' });
     expect(logEvents().some((e) => /timed out/i.test(String((e as { msg?: unknown }).msg)))).toBe(false);
   });
+
+  test('a redeploy that lands while the download is still being recorded: it does not wait for the instrument, the record says CONNECT_FAILED', async () => {
+    await helper.load(astmNodes(), flow({ connectTimeoutMs: '600000' }, { retries: '5', retryDelayMs: '600000' }), {});
+    await listeningInstrument('I1');
+    // Hold the insert until the link is closing: the send then reaches the wait for a connection after close() swept the waits.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let inserting = false;
+    const insert = hub.store.insert.bind(hub.store);
+    hub.store.insert = async (...args: Parameters<typeof insert>) => {
+      inserting = true;
+      await gate;
+      return insert(...args);
+    };
+    flowNode('out1').receive({ orders: [{ specimenId: 'S26-2', tests: ['E2'] }] });
+    await eventually(() => inserting, 'the download being recorded');
+    const unloading = helper.unload();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release();
+    await unloading;
+    const [record] = await outbound(hub.store, ENDPOINT);
+    expect(record).toMatchObject({ status: 'error', errorCode: 'CONNECT_FAILED' });
+  });
 });

@@ -9,7 +9,7 @@ import {
   segmentGet,
   serialize,
 } from '../hl7';
-import type { AckCode, AckError, Hl7Batch, Hl7Message } from '../hl7';
+import type { AckCode, AckError, Hl7Batch, Hl7Message, Hl7ParseOptions } from '../hl7';
 import { errorCode } from '../shared/errors';
 import type { Logger, LogMeta } from '../shared/logger';
 import { silentLogger } from '../shared/logger';
@@ -42,6 +42,12 @@ import type {
 } from './types';
 
 const CONTENT_TYPE = 'application/hl7-v2';
+/**
+ * Strict: a lost segment terminator or a second MSH would otherwise hide
+ * clinical content inside another segment. A doubled escape character in
+ * MSH-2 hides nothing and is read unambiguously, so it is accepted.
+ */
+const STRICT: Hl7ParseOptions = { strict: true, tolerate: ['DOUBLED_ESCAPE_CHAR'] };
 const SHUTDOWN_TEXT = 'the listener closed before the message was answered';
 
 /** The answer decided for one message, before it is given its original or enhanced form. */
@@ -174,7 +180,7 @@ export class Hl7Intake {
       if (isBatch(text)) {
         let batch: Hl7Batch;
         try {
-          batch = parseBatch(text, { strict: true });
+          batch = parseBatch(text, STRICT);
         } catch (err) {
           return await this.rejectInput(payload, text, err, connection);
         }
@@ -185,7 +191,7 @@ export class Hl7Intake {
         // Strict: a lost segment terminator or a second MSH would otherwise hide
         // clinical content inside another segment, and a missing final CR is how
         // a cut-off message looks.
-        message = parse(text, { strict: true });
+        message = parse(text, STRICT);
       } catch (err) {
         return await this.rejectInput(payload, text, err, connection);
       }

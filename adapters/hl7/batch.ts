@@ -105,7 +105,7 @@ export function parseBatch(text: string, options: Hl7ParseOptions = {}): Hl7Batc
       while (end < n && !isBoundary(lines[end]!.slice(0, 3))) end++;
       const target = group && !group.trailer ? group : openGroup();
       const message = buildMessage(split, i, end, start);
-      if (options.strict) throwOnWarning(message, split, i, start);
+      if (options.strict) throwOnWarning(message, split, i, start, options.tolerate);
       target.messages.push(message);
       i = end;
     } else if (id === 'BTS') {

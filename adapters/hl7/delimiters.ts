@@ -91,6 +91,25 @@ export function readDelimiters(
   return delimiters;
 }
 
+/**
+ * MSH-2 as the delimiters should be read from it. Text copied out of a
+ * string literal sometimes keeps the literal's escaping, so `^~\&` arrives as
+ * `^~\\&` (seen in the ELR corpus sample from an Elixir heredoc). Two equal
+ * characters can never both be delimiters, and a backslash pair where the
+ * escape character belongs is exactly what literal escaping produces, so the
+ * only reading is one escape character.
+ * Anything else is left for readDelimiters() to judge. The raw MSH-2 text is
+ * kept in the message, so the message still serializes byte-identical.
+ *
+ * @returns the encoding characters to use, and whether they were repaired
+ */
+export function readEncodingCharacters(raw: string | undefined): { encodingChars: string | undefined; doubledEscape: boolean } {
+  if (raw !== undefined && (raw.length === 5 || raw.length === 6) && raw[2] === '\\' && raw[3] === '\\' && raw[4] !== '\\') {
+    return { encodingChars: raw.slice(0, 3) + raw.slice(4), doubledEscape: true };
+  }
+  return { encodingChars: raw, doubledEscape: false };
+}
+
 /** The MSH-2 text for a delimiter set. */
 export function encodingCharacters(d: Hl7Delimiters): string {
   return d.component + d.repetition + d.escape + d.subcomponent + (d.truncation ?? '');

@@ -30,6 +30,7 @@ export type Hl7ErrorCode = keyof typeof HL7_ERROR_CODES;
 export function errorCodeForParseFailure(reason: Hl7ParseErrorReason): Hl7ErrorCode {
   switch (reason) {
     case 'BAD_ENCODING_CHARS':
+    case 'DOUBLED_ESCAPE_CHAR':
     case 'UNSUPPORTED_CHARSET':
     case 'BAD_CHARSET_DATA':
       return 102;

@@ -18,6 +18,7 @@ export type Hl7ParseErrorReason =
   /** Segments of a batch file are not in FHS, BHS, MSH..., BTS, FTS order. */
   | 'BAD_BATCH'
   | 'BATCH_COUNT_MISMATCH'
+  | 'DOUBLED_ESCAPE_CHAR'
   | 'UNSUPPORTED_CHARSET'
   /** The bytes are not valid in the declared character set. */
   | 'BAD_CHARSET_DATA';

@@ -104,13 +104,27 @@ describe('encoding characters', () => {
 
   it.each([
     ['three characters', '^~\\'],
-    ['six characters', '^~\\\\&#'],
+    ['six characters', '^~\\&#;'],
+    ['a doubled character other than the escape', '^^~\\&'],
     ['duplicates', '^~\\^'],
     ['the field separator', '^~\\|'],
     ['alphanumerics', '^~\\A'],
     ['nothing', ''],
   ])('rejects %s', (_name, msh2) => {
     expectParseError(() => parse(oru('\r', msh2)), 'BAD_ENCODING_CHARS');
+  });
+
+  it('reads a doubled escape character (text copied from an escaped string literal) as one, with a warning, and writes it back as it came', () => {
+    for (const msh2 of ['^~\\\\&', '^~\\\\&#']) {
+      const text = oru('\r', msh2, '2.5.1');
+      const msg = parse(text);
+      expect(msg.delimiters).toMatchObject({ component: '^', repetition: '~', escape: '\\', subcomponent: '&' });
+      expect(msg.warnings).toEqual([{ reason: 'DOUBLED_ESCAPE_CHAR', segmentIndex: 0 }]);
+      expect(serialize(msg)).toBe(text);
+      expectParseError(() => parse(text, { strict: true }), 'DOUBLED_ESCAPE_CHAR');
+      expect(parse(text, { strict: true, tolerate: ['DOUBLED_ESCAPE_CHAR'] }).warnings).toHaveLength(1);
+      expectParseError(() => parse(`${text}MSH|^~\\&|\r`, { strict: true, tolerate: ['DOUBLED_ESCAPE_CHAR'] }), 'MULTIPLE_MESSAGES');
+    }
   });
 
   it('rejects an alphanumeric or missing field separator', () => {

@@ -1,4 +1,4 @@
-import { readDelimiters } from './delimiters';
+import { readDelimiters, readEncodingCharacters } from './delimiters';
 import { Hl7ParseError } from './errors';
 import { canonicalLineEnding, lineOffset, splitLines, type SegmentLines } from './lines';
 import type { Hl7Message, Hl7ParseOptions, Hl7ParseWarning, Hl7Segment, Hl7WarningReason } from './types';
@@ -26,7 +26,7 @@ export function parse(text: string, options: Hl7ParseOptions = {}): Hl7Message {
   const split = splitLines(text, start);
   const message = buildMessage(split, 0, split.lines.length, start);
   if (!options.allowUnterminated) assertTerminated(split, start);
-  if (options.strict) throwOnWarning(message, split, 0, start);
+  if (options.strict) throwOnWarning(message, split, 0, start, options.tolerate);
   if (bom) message.bom = true;
   return message;
 }
@@ -66,12 +66,13 @@ export function buildMessage(
   }
   const fieldSep = first.charAt(3);
   const mshFields = fieldSep ? first.split(fieldSep) : [first];
-  const delimiters = readDelimiters(fieldSep, mshFields[1], versionOf(mshFields, mshFields[1]), 'MSH', from);
+  const { encodingChars, doubledEscape } = readEncodingCharacters(mshFields[1]);
+  const delimiters = readDelimiters(fieldSep, encodingChars, versionOf(mshFields, encodingChars), 'MSH', from);
 
   const embedded = embeddedSegmentPattern(fieldSep);
   const lineEnding = canonicalLineEnding(terminators[from]);
   const segments: Hl7Segment[] = new Array<Hl7Segment>(to - from);
-  const warnings: Hl7ParseWarning[] = [];
+  const warnings: Hl7ParseWarning[] = doubledEscape ? [{ reason: 'DOUBLED_ESCAPE_CHAR', segmentIndex: 0 }] : [];
   for (let i = from; i < to; i++) {
     const fields = i === from ? mshFields : lines[i]!.split(fieldSep);
     const terminator = terminators[i]!;
@@ -89,8 +90,14 @@ export function buildMessage(
 }
 
 /** @internal Strict mode: the first warning of a message becomes an error. */
-export function throwOnWarning(message: Hl7Message, split: SegmentLines, from: number, start: number): void {
-  const w = message.warnings[0];
+export function throwOnWarning(
+  message: Hl7Message,
+  split: SegmentLines,
+  from: number,
+  start: number,
+  tolerate: readonly Hl7WarningReason[] = [],
+): void {
+  const w = message.warnings.find((x) => !tolerate.includes(x.reason));
   if (!w) return;
   const id = message.segments[w.segmentIndex]?.fields[0] ?? '';
   throw new Hl7ParseError(WARNING_TEXT[w.reason](w.segmentIndex), w.reason, {
@@ -105,6 +112,7 @@ const WARNING_TEXT: Record<Hl7WarningReason, (index: number) => string> = {
   MULTIPLE_MESSAGES: (i) => `segment index ${i} is a second MSH: several messages in one input`,
   EMBEDDED_SEGMENT: (i) => `segment index ${i} contains what looks like another segment (missing terminator)`,
   BATCH_COUNT_MISMATCH: (i) => `batch count in segment index ${i} does not match its content`,
+  DOUBLED_ESCAPE_CHAR: (i) => `segment index ${i} has its escape character doubled in the encoding characters`,
 };
 
 /**

@@ -45,7 +45,9 @@ export type Hl7WarningReason =
   /** A line contains `| OBX|`-like text: two segments run together (a lost terminator). */
   | 'EMBEDDED_SEGMENT'
   /** BTS-1 / FTS-1 does not match the number of messages / batches. */
-  | 'BATCH_COUNT_MISMATCH';
+  | 'BATCH_COUNT_MISMATCH'
+  /** MSH-2 has its escape character doubled (`^~\\&`): read as one; see readEncodingCharacters(). */
+  | 'DOUBLED_ESCAPE_CHAR';
 
 /** Something odd that did not stop parsing. Names positions only, never content. */
 export interface Hl7ParseWarning {
@@ -71,6 +73,11 @@ export interface Hl7ParseOptions {
    * Default false: such segments are kept verbatim and reported in `warnings`.
    */
   strict?: boolean;
+  /**
+   * Warnings that stay warnings in strict mode: ones known to hide no content,
+   * such as DOUBLED_ESCAPE_CHAR.
+   */
+  tolerate?: readonly Hl7WarningReason[];
   /**
    * Accept a message whose last segment has no terminator. Default false:
    * HL7 ends every segment, the last one included, with CR, so a missing

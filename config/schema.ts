@@ -1,6 +1,9 @@
 import { ConfigError } from './config-error';
 import { parseQueueUrl, resolvePolicy } from '../adapters/queue';
 import type { QueuePolicyInput } from '../adapters/queue';
+import { readFileSync } from 'node:fs';
+import { AlertRuleError, parseAlertRules } from '../adapters/alerts/rules';
+import type { AlertRule } from '../adapters/alerts/types';
 
 /**
  * The hub's one configuration schema. Every setting has one name, used both
@@ -46,6 +49,10 @@ export interface HubConfig {
   metricsPublic: boolean;
   httpNodeRoot: string;
   shutdownTimeoutMs: number;
+  alertRules: AlertRule[];
+  alertIntervalSeconds: number;
+  alertWebhookUrl: string | null;
+  alertWebhookSecret: string | null;
 }
 
 export interface SettingSpec<K extends keyof HubConfig = keyof HubConfig> {
@@ -203,6 +210,46 @@ function urlPath(raw: string, key: string): string {
   return fail(key, raw, 'a single path segment like /in, not used by the hub itself');
 }
 
+const ALERT_RULES_ALLOWED = 'a JSON array of rules (or @/path/to/rules.json): {"name","type"} with type error-rate, queue-depth, queue-oldest-age, endpoint-down or dead-letters-growing';
+function alertRules(raw: string, key: string): AlertRule[] {
+  let text = raw.trim();
+  if (text === '') return [];
+  // A rule set is easier to keep and review as its own file than inside an environment variable.
+  if (text.startsWith('@')) {
+    const path = text.slice(1);
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return fail(key, raw, 'a readable JSON file after @');
+    }
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return fail(key, '<not JSON>', ALERT_RULES_ALLOWED);
+  }
+  try {
+    return parseAlertRules(parsed);
+  } catch (err) {
+    if (err instanceof AlertRuleError) return fail(`${key}${err.path}`, err.value, err.allowed);
+    throw err;
+  }
+}
+
+function webhookUrl(raw: string, key: string): string | null {
+  if (raw === '') return null;
+  let u: URL | null = null;
+  try {
+    u = new URL(raw);
+  } catch {
+    // reported below
+  }
+  // Chat-tool webhook URLs carry their secret in the path: never echo one.
+  if (!u || (u.protocol !== 'https:' && u.protocol !== 'http:')) return fail(key, '<redacted>', 'an http:// or https:// URL');
+  return raw;
+}
+
 function spec<K extends keyof HubConfig>(s: SettingSpec<K>): SettingSpec<K> {
   return s;
 }
@@ -236,4 +283,8 @@ export const SETTINGS: SettingSpec[] = [
   spec({ key: 'HUB_METRICS_PUBLIC', field: 'metricsPublic', default: 'false', allowed: 'true, false', description: 'Serve /metrics without a token (for a scraper on a trusted network).', parse: bool }),
   spec({ key: 'HUB_HTTP_NODE_ROOT', field: 'httpNodeRoot', default: '/in', allowed: 'one path segment', description: 'Where flows\' http-in endpoints are served; they require an API token.', parse: urlPath }),
   spec({ key: 'HUB_SHUTDOWN_TIMEOUT_MS', field: 'shutdownTimeoutMs', default: '8000', allowed: '1000-9500', description: 'Time given to in-flight work on SIGTERM before the process exits (under the 10 s budget).', parse: int(1000, 9500) }),
+  spec({ key: 'HUB_ALERT_RULES', field: 'alertRules', default: '[]', allowed: 'JSON array or @file', description: 'Alert rules, e.g. `[{"name":"intake-errors","type":"error-rate","endpoint":"hl7-intake","threshold":0.2,"windowSeconds":300,"minMessages":10},{"name":"lis-down","type":"endpoint-down","endpoint":"lis-mllp","forSeconds":120},{"name":"lab-backlog","type":"queue-depth","queue":"lab-results","threshold":500},{"name":"stale-claims","type":"queue-oldest-age","queue":"claims","thresholdSeconds":3600},{"name":"dead-letters","type":"dead-letters-growing","increase":1,"windowSeconds":600}]`. Every rule also takes `throttleSeconds` (default 300) and `repeatEverySeconds`. Notices go to HUB_ALERT_WEBHOOK_URL and `hub-alert` nodes; history in the monitor.', parse: alertRules }),
+  spec({ key: 'HUB_ALERT_INTERVAL_SECONDS', field: 'alertIntervalSeconds', default: '15', allowed: '1-3600', description: 'How often alert rules are evaluated.', parse: int(1, 3600) }),
+  spec({ key: 'HUB_ALERT_WEBHOOK_URL', field: 'alertWebhookUrl', default: '', allowed: 'http(s) URL', description: 'Alert notices (fired, reminder, recovered) are POSTed here as JSON, retried on failure.', parse: webhookUrl }),
+  spec({ key: 'HUB_ALERT_WEBHOOK_SECRET', field: 'alertWebhookSecret', default: '', allowed: '≥ 16 characters', description: 'Signs alert webhook requests: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`.', parse: secret(16, 'text') }),
 ];

@@ -11,23 +11,26 @@ import { jsonLogger } from '../adapters/shared/logger';
 import type { Logger } from '../adapters/shared/logger';
 import { clearHubServices, setHubServices } from '../adapters/shared/registry';
 import { BodyCipher, createMessageStore } from '../adapters/store';
-import { createMessageQueue } from '../adapters/queue';
+import { createMessageQueue, QueueDirectory } from '../adapters/queue';
 import type { EncryptedMessageStore } from '../adapters/store';
 import { nodeRedSettings } from '../config/node-red-settings';
 import type { HubConfig } from '../config/schema';
 import { apiRouter } from './api/api-router';
+import { queuesApi } from './api/queues-router';
 import { auditConfigChange } from './audit/config-change';
 import { nodeRedAuditHandler } from './audit/node-red-audit';
 import { authenticate } from './auth/http-auth';
 import { nodeRedPermissions } from './auth/permissions';
-import { TokenService } from './auth/token-service';
+import { EditorAwareTokenService } from './auth/editor-sessions';
 import { UserDirectory } from './auth/user-directory';
 import { FLOW_FILE, seedFlows } from './flows-seed';
 import { healthRouter } from './http/health';
 import { createMetrics, metricsRouter } from './http/metrics';
 import { monitorRouter } from './http/monitor';
+import { createHubAlerts } from './alerts/hub-alerts';
 import { resolveSecrets } from './secrets';
 import { nodeRedEndpointSource } from './monitor/node-red-endpoints';
+import { QueueMessageOperations, queueStatusProvider } from './monitor/queue-operations';
 import type { NodeRedNodesApi } from './monitor/node-red-endpoints';
 
 // Node-RED ships no usable types for embedding; this is the part we call.
@@ -90,11 +93,16 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
     throw err;
   }
   health.register('queue', () => queue.ping());
-  setHubServices({ store, logger, health, metrics, publicRoutes, queue });
+  // Configured queues are served from the start; queue nodes add theirs as flows start.
+  const queueDirectory = new QueueDirectory(Object.keys(config.queuePolicies));
+  // Created before flows load so hub-alert nodes can subscribe; it reads the endpoints only once started (after RED.start()).
+  const alerts = createHubAlerts(config, { store, logger, queue, endpoints: nodeRedEndpointSource(() => RED.nodes), queueNames: () => queueDirectory.names() });
+  setHubServices({ store, logger, health, metrics, publicRoutes, queue, queueDirectory, alerts });
   await auditConfigChange(config, store.audit);
 
   const users = new UserDirectory(secrets.users);
-  const tokens = new TokenService(store.tokens, users);
+  // Also accepts the Node-RED editor's login tokens, so editor plugins (the IVF hub sidebar) can call /api/v1.
+  const tokens = new EditorAwareTokenService(store.tokens, users);
   const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
   const app = express();
@@ -119,9 +127,14 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
     sessionTtlMs: config.sessionTtlMinutes * 60_000,
     metrics: registry,
     endpoints: nodeRedEndpointSource(() => RED.nodes),
+    queues: queueStatusProvider(queue, queueDirectory),
+    operations: new QueueMessageOperations(queue, queueDirectory, store),
+    alerts,
     logger,
   });
   app.use(monitor);
+  // Before apiRouter, which answers 404 for paths it does not know; this one passes everything else on.
+  app.use('/api/v1', queuesApi({ queue, audit: store.audit, tokens, queueNames: () => queueDirectory.names() }));
   app.use('/api/v1', apiRouter({ store, tokens, users, sessionTtlMs: config.sessionTtlMinutes * 60_000, version }));
   app.use(metricsRouter(registry, config.metricsPublic ? [] : [authenticate(tokens)]));
 
@@ -180,6 +193,7 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
   });
   await RED.start();
   flowsStarted = true;
+  alerts.start();
 
   const pruneTimer = setInterval(() => {
     store.prune(config.retention).then(
@@ -203,6 +217,8 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
       stopped ??= (async () => {
         stopping = true;
         clearInterval(pruneTimer);
+        // First, so endpoints going down with the flows raise no alerts; its history writes need the store.
+        await alerts.stop();
         // Stop accepting first; then let nodes finish or hand back in-flight
         // work (their close handlers), then flush the store's pending commits.
         const closed = new Promise<void>((r) => server.close(() => r()));

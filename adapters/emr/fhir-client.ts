@@ -68,6 +68,12 @@ export interface FhirClient {
    * @throws FhirHttpError PROVIDER (412-like, not retryable) when several patients match
    */
   findPatientByIdentifier(identifier: FhirIdentifier): Promise<FhirResource | null>;
+  /**
+   * Search with any FHIR search parameters (POST `_search`, so values stay out of URLs).
+   * @param type - resource type
+   * @param params - search parameters, e.g. `{ patient: 'Patient/7', status: 'active' }`
+   */
+  search(type: string, params: Record<string, string>): Promise<FhirResource[]>;
   close(): Promise<void>;
 }
 
@@ -137,9 +143,13 @@ export class FhirRestClient implements FhirClient {
   }
 
   async searchByIdentifier(type: string, identifier: FhirIdentifier): Promise<FhirResource[]> {
+    return this.search(type, { identifier: token(identifier) });
+  }
+
+  async search(type: string, params: Record<string, string>): Promise<FhirResource[]> {
     if (!/^[A-Z][A-Za-z]+$/.test(type)) throw new FhirResourceError('resource type is not a FHIR type name', 'resourceType');
     // POST _search keeps the identifier (an MRN) out of URLs, which proxies and servers log.
-    const res = await this.exchange('POST', `/${type}/_search`, type, { form: { identifier: token(identifier) } });
+    const res = await this.exchange('POST', `/${type}/_search`, type, { form: params });
     const bundle = res.json as { resourceType?: string; entry?: { resource?: FhirResource; search?: { mode?: string } }[] } | undefined;
     if (!bundle || bundle.resourceType !== 'Bundle') throw new FhirResponseError(`search of ${type} on ${this.peer} did not return a Bundle`);
     return (bundle.entry ?? []).filter((e) => e.resource && (e.search?.mode ?? 'match') === 'match').map((e) => e.resource as FhirResource);

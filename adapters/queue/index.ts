@@ -43,4 +43,5 @@ export { shardOf } from './rabbitmq-topology';
 export { SqsQueue } from './sqs-queue';
 export type { SqsQueueDeps, SqsQueueOptions } from './sqs-queue';
 export { createMessageQueue, parseQueueUrl } from './create-queue';
+export { QueueDirectory } from './queue-directory';
 export type { CreateQueueOptions, QueueLocation } from './create-queue';

@@ -5,6 +5,8 @@ import type { HubMetrics } from './hub-metrics';
 import type { Logger } from './logger';
 import type { PublicRouteRegistry } from './public-routes';
 import type { MessageQueue } from '../queue/message-queue';
+import type { AlertSubscriptions } from '../alerts/alert-service';
+import type { QueueDirectory } from '../queue/queue-directory';
 
 /**
  * The seam between the hub runtime and the nodes: the hub (or a test) puts its
@@ -21,6 +23,10 @@ export interface HubServices {
   publicRoutes?: PublicRouteRegistry;
   /** Retry queues (HUB_QUEUE_URL). */
   queue?: MessageQueue;
+  /** Queue names in use (configured, and declared by queue nodes); what the REST API and monitor serve. */
+  queueDirectory?: QueueDirectory;
+  /** Alert events for the flows' `hub-alert` nodes (HUB_ALERT_RULES). */
+  alerts?: AlertSubscriptions;
 }
 
 let current: HubServices | null = null;

@@ -53,6 +53,11 @@ export interface StoreBackend {
   readonly audit: AuditLog;
   readonly tokens: TokenRepository;
   init(): Promise<void>;
+  /**
+   * Batches `write` may have outstanding at once (default 1). More than one
+   * only where batches are applied in the order `write` was called.
+   */
+  readonly pipelineDepth?: number;
   /** All ops in one transaction, in order; returns the rows each op changed. */
   write(ops: WriteOp[]): Promise<number[]> | number[];
   get(id: string, includeBody: boolean): Promise<MessageRow | null>;

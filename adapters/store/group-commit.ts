@@ -3,22 +3,32 @@
  * flight share the next transaction, so one fsync serves many messages and
  * durability does not cap throughput. Every caller's promise settles only
  * after the transaction holding its write commits (or fails).
+ *
+ * With `maxInFlight` > 1 (a backend that applies batches serially on its own
+ * thread, e.g. the SQLite writer), the next batch is handed over while the
+ * previous one is still committing, so the database thread never waits for a
+ * round trip to this thread between two commits. Batches must then be applied
+ * in the order they were handed over; the backend may merge queued batches
+ * into one transaction.
  */
 export class GroupCommitter<Op, R = void> {
   private pending: { op: Op; resolve: (result: R) => void; reject: (err: unknown) => void }[] = [];
   private scheduled = false;
   private lazyTimer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<void> | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
 
   /**
    * @param commit - writes all ops in one transaction, in order, and returns one result per op
    * @param maxBatch - upper bound on ops in one transaction
+   * @param lazyFlushMs - longest a lazy write waits for company
+   * @param maxInFlight - batches handed to `commit` and not yet settled; 1 unless the backend applies them in order
    */
   constructor(
     private readonly commit: (ops: Op[]) => Promise<R[]> | R[],
     private readonly maxBatch = 2000,
     private readonly lazyFlushMs = 25,
+    private readonly maxInFlight = 1,
   ) {}
 
   /**
@@ -36,7 +46,8 @@ export class GroupCommitter<Op, R = void> {
   }
 
   private scheduleLazy(): void {
-    if (this.lazyTimer || this.scheduled || this.inFlight) return;
+    // A commit in flight flushes what is pending when it settles.
+    if (this.lazyTimer || this.scheduled || this.inFlight.size > 0) return;
     this.lazyTimer = setTimeout(() => {
       this.lazyTimer = null;
       this.schedule();
@@ -49,9 +60,9 @@ export class GroupCommitter<Op, R = void> {
 
   /** Resolves when everything submitted so far is committed. */
   async drain(): Promise<void> {
-    while (this.pending.length > 0 || this.inFlight) {
-      if (this.inFlight) await this.inFlight.catch(() => undefined);
-      else await this.flush();
+    while (this.pending.length > 0 || this.inFlight.size > 0) {
+      if (this.inFlight.size >= this.maxInFlight || this.pending.length === 0) await Promise.race([...this.inFlight]);
+      else this.flush();
     }
   }
 
@@ -63,33 +74,35 @@ export class GroupCommitter<Op, R = void> {
   }
 
   private schedule(): void {
-    if (this.scheduled || this.inFlight) return;
+    if (this.scheduled || this.inFlight.size >= this.maxInFlight) return;
     this.scheduled = true;
     // setImmediate, not a timer: every write queued in this turn of the event
     // loop joins the batch, without adding latency when traffic is light.
     setImmediate(() => {
       this.scheduled = false;
-      void this.flush();
+      this.flush();
     });
   }
 
-  private async flush(): Promise<void> {
-    if (this.inFlight || this.pending.length === 0) return;
+  private flush(): void {
+    if (this.inFlight.size >= this.maxInFlight || this.pending.length === 0) return;
     if (this.lazyTimer) {
       clearTimeout(this.lazyTimer);
       this.lazyTimer = null;
     }
     const batch = this.pending.splice(0, this.maxBatch);
-    this.inFlight = (async () => {
+    const done: Promise<void> = (async () => {
       try {
         const results = await this.commit(batch.map((b) => b.op));
         batch.forEach((b, i) => b.resolve(results[i] as R));
       } catch (err) {
         for (const b of batch) b.reject(err);
       }
-    })();
-    await this.inFlight;
-    this.inFlight = null;
-    if (this.pending.length > 0) this.schedule();
+    })().finally(() => {
+      this.inFlight.delete(done);
+      if (this.pending.length > 0) this.schedule();
+    });
+    // Never rejects: each caller gets the failure through its own promise.
+    this.inFlight.add(done);
   }
 }

@@ -33,7 +33,7 @@ export class EncryptedMessageStore implements MessageStore {
     private readonly deps: MessageStoreDeps,
   ) {
     this.now = deps.now ?? Date.now;
-    this.committer = new GroupCommitter<WriteOp, number>((ops) => this.db.write(ops));
+    this.committer = new GroupCommitter<WriteOp, number>((ops) => this.db.write(ops), undefined, undefined, this.db.pipelineDepth ?? 1);
   }
 
   get backend(): 'sqlite' | 'postgres' {

@@ -1,8 +1,14 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../shared/start-worker';
 import type { WriteOp } from './backend';
+import { packOps } from './sqlite-write-codec';
+import type { WriterReply } from './sqlite-writer-worker';
 
-/** Sends group commits to the writer thread and answers each with its per-op change counts. */
+/**
+ * Sends group commits to the writer thread and answers each with its per-op
+ * change counts. Several may be outstanding: the thread applies them in the
+ * order sent.
+ */
 export class SqliteWriterClient {
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve: (c: number[]) => void; reject: (e: Error) => void }>();
@@ -11,13 +17,15 @@ export class SqliteWriterClient {
 
   constructor(file: string) {
     this.worker = startWorker(__dirname, 'sqlite-writer-worker', { file });
-    this.worker.on('message', (m: { id?: number; changes?: number[]; error?: string; closed?: boolean }) => {
-      if (m.id === undefined) return;
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.error !== undefined) p.reject(new Error(`store writer: ${m.error}`));
-      else p.resolve(m.changes ?? []);
+    this.worker.on('message', (m: WriterReply) => {
+      if (!('results' in m)) return;
+      for (const r of m.results) {
+        const p = this.pending.get(r.id);
+        if (!p) continue;
+        this.pending.delete(r.id);
+        if (r.error !== undefined) p.reject(new Error(`store writer: ${r.error}`));
+        else p.resolve(r.changes ?? []);
+      }
     });
     const fail = (err: Error): void => {
       this.failed = err;
@@ -31,16 +39,19 @@ export class SqliteWriterClient {
   write(ops: WriteOp[]): Promise<number[]> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
+    const { flat, bodies } = packOps(ops);
     return new Promise<number[]>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, ops });
+      this.worker.postMessage({ id, flat, bodies }, [bodies]);
     });
   }
 
   async close(): Promise<void> {
     if (this.failed) return;
     const closed = new Promise<void>((resolve) => {
-      this.worker.once('message', () => resolve());
+      this.worker.on('message', (m: WriterReply) => {
+        if ('closed' in m) resolve();
+      });
       this.worker.once('exit', () => resolve());
     });
     this.worker.postMessage({ close: true });

@@ -1,28 +1,53 @@
 import Database from 'better-sqlite3';
-import { parentPort, workerData } from 'node:worker_threads';
-import type { WriteOp } from './backend';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { configureConnection, SqliteBatchWriter } from './sqlite-batch-writer';
+import { unpackOps } from './sqlite-write-codec';
+import type { PackedOps } from './sqlite-write-codec';
 
 /**
  * The store's writer thread: runs each group commit (and its fsync) off the
  * event loop, so sockets keep being read and ACKs written while the disk
- * works, and the next batch gathers meanwhile.
+ * works. Every batch that queued up while a commit was running goes into the
+ * next transaction together, taken straight off the port: the thread starts
+ * the next commit the moment the previous one returns, and one fsync serves
+ * all of them.
  */
+type Request = ({ id: number } & PackedOps) | { close: true };
+export type WriterReply = { results: { id: number; changes?: number[]; error?: string }[] } | { closed: true };
+
+const port = parentPort!;
 const db = new Database((workerData as { file: string }).file);
 configureConnection(db);
 const writer = new SqliteBatchWriter(db);
 
-parentPort!.on('message', (m: { id: number; ops: WriteOp[] } | { close: true }) => {
-  if ('close' in m) {
-    db.close();
-    parentPort!.postMessage({ closed: true });
-    return;
+function describe(err: Error): string {
+  return `${err.name}: ${(err as { code?: string }).code ?? ''}`;
+}
+
+port.on('message', (first: Request) => {
+  const requests: ({ id: number } & PackedOps)[] = [];
+  let close = false;
+  for (let m: Request | undefined = first; m !== undefined; m = (receiveMessageOnPort(port) as { message: Request } | undefined)?.message) {
+    if ('close' in m) {
+      // The client closes only once its writes have settled; anything after this is not ours to write.
+      close = true;
+      break;
+    }
+    requests.push(m);
   }
-  try {
-    // Buffers arrive as plain Uint8Arrays after the structured clone.
-    for (const op of m.ops) if (op.kind === 'insert' && op.row.body) op.row.body = Buffer.from(op.row.body.buffer, op.row.body.byteOffset, op.row.body.byteLength);
-    parentPort!.postMessage({ id: m.id, changes: writer.write(m.ops) });
-  } catch (err) {
-    parentPort!.postMessage({ id: m.id, error: err instanceof Error ? `${err.name}: ${(err as { code?: string }).code ?? ''}` : 'write failed' });
+  if (requests.length > 0) {
+    let results: WriterReply;
+    try {
+      const outcomes = writer.writeMany(requests.map((r) => unpackOps(r)));
+      results = { results: requests.map((r, i) => (outcomes[i] instanceof Error ? { id: r.id, error: describe(outcomes[i] as Error) } : { id: r.id, changes: outcomes[i] as number[] })) };
+    } catch (err) {
+      const error = err instanceof Error ? describe(err) : 'write failed';
+      results = { results: requests.map((r) => ({ id: r.id, error })) };
+    }
+    port.postMessage(results);
+  }
+  if (close) {
+    db.close();
+    port.postMessage({ closed: true } satisfies WriterReply);
   }
 });

@@ -12,6 +12,11 @@ export interface StripeClientOptions {
    * idempotency key, so nothing is lost by not retrying twice.
    */
   maxNetworkRetries?: number;
+  /**
+   * Send API calls to this origin instead of api.stripe.com: an egress
+   * gateway, or a loopback fake when tests run the hub as a process.
+   */
+  apiBaseUrl?: string;
 }
 
 /**
@@ -21,7 +26,9 @@ export interface StripeClientOptions {
  */
 export function createStripeClient(options: StripeClientOptions): Stripe {
   if (!/^(sk|rk)_(test|live)_\w+$/.test(options.secretKey)) throw new ProviderConfigError('Stripe secret key is not an sk_/rk_ key');
+  const base = options.apiBaseUrl ? new URL(options.apiBaseUrl) : undefined;
   return new Stripe(options.secretKey, {
+    ...(base ? { host: base.hostname, port: base.port || (base.protocol === 'http:' ? '80' : '443'), protocol: base.protocol === 'http:' ? 'http' : 'https' } : {}),
     maxNetworkRetries: options.maxNetworkRetries ?? 0,
     timeout: options.timeoutMs ?? 20_000,
     appInfo: { name: 'ivf-interface-hub' },

@@ -1,5 +1,6 @@
 import express, { Router } from 'express';
 import type { NextFunction, Request, Response } from 'express';
+import type { AlertsView } from '../../adapters/alerts/types';
 import type { MessageQuery, MessageStore } from '../../adapters/store';
 import { StoreError } from '../../adapters/store';
 import { authenticate, requirePermission } from '../auth/http-auth';
@@ -26,6 +27,8 @@ export interface MonitorApiDeps {
   stats: MonitorStats;
   operations?: MessageOperations;
   queuesConfigured: boolean;
+  /** Alert rule states and history (HUB_ALERT_RULES); without it the alerts call reports alerting off. */
+  alerts?: { view(historyLimit?: number): Promise<AlertsView> };
 }
 
 type Handler = (req: Request, res: Response) => Promise<void>;
@@ -113,6 +116,19 @@ export function monitorApiRouter(d: MonitorApiDeps): Router {
     req.on('close', done);
     res.on('close', done);
   });
+
+  // Alert rules and their fired/recovered history: names, counts and thresholds only, so every monitor role may read it.
+  r.get(
+    '/alerts',
+    requirePermission('metrics.read'),
+    wrap(async (req, res) => {
+      const raw = req.query.limit;
+      const limit = raw === undefined ? 100 : Number(raw);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new BadRequest('limit must be an integer from 1 to 500');
+      const view: AlertsView = d.alerts ? await d.alerts.view(limit) : { enabled: false, intervalSeconds: null, rules: [], history: [] };
+      res.set('Cache-Control', 'no-store').json(view);
+    }),
+  );
 
   r.get(
     '/messages/:id',

@@ -1,3 +1,6 @@
+import { monitorOpenApi } from './openapi-monitor';
+import { queuesOpenApi } from './openapi-queues';
+
 /** OpenAPI 3.1 description of `/api/v1`, served at `/api/v1/openapi.json`. */
 export function openApiDocument(version: string): Record<string, unknown> {
   const bearer = [{ bearer: [] }];
@@ -5,9 +8,11 @@ export function openApiDocument(version: string): Record<string, unknown> {
   const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
   const errors = { '401': { description: 'No or invalid token' }, '403': { description: 'Role lacks the permission' } };
   const q = (name: string, description: string, schema: unknown = { type: 'string' }) => ({ name, in: 'query', required: false, description, schema });
+  const monitor = monitorOpenApi();
+  const queues = queuesOpenApi();
   return {
     openapi: '3.1.0',
-    info: { title: 'IVF Interface Hub API', version, description: 'Messages, audit log, users and tokens of the hub. Every call but login needs a Bearer token.' },
+    info: { title: 'IVF Interface Hub API', version, description: 'Messages, the monitor, audit log, users and tokens of the hub. Every call but login needs a Bearer token.' },
     servers: [{ url: '/api/v1' }],
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A session token from /auth/login or an API token from /tokens' } },
@@ -47,6 +52,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
           type: 'object',
           properties: { id: { type: 'string' }, name: { type: 'string' }, role: ref('Role'), subject: { type: 'string' }, createdAt: { type: 'string' }, createdBy: { type: 'string' }, expiresAt: { type: ['string', 'null'] }, revokedAt: { type: ['string', 'null'] } },
         },
+        ...monitor.schemas,
+        ...queues.schemas,
       },
     },
     security: bearer,
@@ -63,6 +70,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
           },
         },
       },
+      '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1 document' } } } },
+      ...monitor.paths,
+      ...queues.paths,
       '/auth/logout': { post: { summary: 'Revoke the calling token', responses: { '204': { description: 'Revoked' }, ...errors } } },
       '/me': { get: { summary: 'Who the token belongs to', responses: { '200': { description: 'Principal' }, ...errors } } },
       '/users': { get: { summary: 'Configured users (admin)', responses: { '200': { description: 'Users and roles' }, ...errors } } },

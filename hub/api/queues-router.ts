@@ -1,10 +1,12 @@
-import { Router } from 'express';
+import express, { Router } from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { DeadLetter, DeadLetterFilter, DeadLetterReason, MessageQueue } from '../../adapters/queue';
 import { DeadLetterNotFoundError } from '../../adapters/queue';
 import type { AuditLog } from '../../adapters/store/types';
-import { requirePermission } from '../auth/http-auth';
+import { IntegrationError } from '../../adapters/shared/errors';
+import { authenticate, requirePermission } from '../auth/http-auth';
 import { can } from '../auth/permissions';
+import type { TokenService } from '../auth/token-service';
 
 export interface QueuesRouterDeps {
   queue: MessageQueue;
@@ -202,6 +204,36 @@ export function queuesRouter(d: QueuesRouterDeps): Router {
       return;
     }
     next(err);
+  });
+  return r;
+}
+
+/**
+ * {@link queuesRouter} as the hub mounts it under `/api/v1`, next to (and
+ * before) the main API router: JSON bodies and token authentication for its
+ * own paths only, so every other path falls through to the main router, and
+ * a JSON error for anything the queue backend throws (503 when it is
+ * unreachable), never Express's default error page.
+ */
+export function queuesApi(d: QueuesRouterDeps & { tokens: TokenService }): Router {
+  const r = Router();
+  const paths = ['/queues', '/dead-letters'];
+  r.use(paths, express.json({ limit: '2mb' }), authenticate(d.tokens));
+  r.use(queuesRouter(d));
+  r.use(paths, (err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    if (err && typeof err === 'object' && (err as { type?: string }).type === 'entity.parse.failed') {
+      res.status(400).json({ error: 'request body is not valid JSON' });
+      return;
+    }
+    if (err instanceof IntegrationError) {
+      res.status(err.retryable ? 503 : 409).json({ error: 'queue operation failed', code: err.code });
+      return;
+    }
+    res.status(500).json({ error: 'internal error' });
   });
   return r;
 }

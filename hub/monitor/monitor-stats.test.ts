@@ -126,9 +126,17 @@ describe('MonitorStats', () => {
   test('queue depths come from the provider when there is one', async () => {
     stats = new MonitorStats({
       store,
-      queues: { list: async () => [{ queue: 'lis-out', backend: 'embedded', ready: 3, delayed: 1, inFlight: 1, dead: 2, oldestWaitingAgeMs: 42_000 }] },
+      queues: {
+        list: async () => [
+          { queue: 'lis-out', backend: 'embedded', ready: 3, delayed: 1, inFlight: 1, dead: 2, oldestWaitingAgeMs: 42_000 },
+          { queue: 'emr-out', backend: 'embedded', ready: 7, delayed: 0, inFlight: 0, dead: 0, oldestWaitingAgeMs: 9_000, waitingFor: ['HUB_EMR_FHIR_URL'] },
+        ],
+      },
     });
-    expect((await stats.snapshot()).queues).toEqual([{ queue: 'lis-out', backend: 'embedded', ready: 3, delayed: 1, inFlight: 1, dead: 2, oldestWaitingAgeMs: 42_000 }]);
+    expect((await stats.snapshot()).queues).toEqual([
+      { queue: 'lis-out', backend: 'embedded', ready: 3, delayed: 1, inFlight: 1, dead: 2, oldestWaitingAgeMs: 42_000, waitingFor: null },
+      { queue: 'emr-out', backend: 'embedded', ready: 7, delayed: 0, inFlight: 0, dead: 0, oldestWaitingAgeMs: 9_000, waitingFor: ['HUB_EMR_FHIR_URL'] },
+    ]);
   });
 
   test('ACK latency p95 comes from the metrics histogram, per 10 s bucket', async () => {

@@ -390,6 +390,7 @@ export class MonitorStats {
         inFlight: q.inFlight,
         dead: q.dead,
         oldestWaitingAgeMs: q.oldestWaitingAgeMs,
+        waitingFor: q.waitingFor ?? null,
       }));
     } catch {
       // Keep the last known depths; the snapshot time tells how fresh they are.

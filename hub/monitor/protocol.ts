@@ -70,6 +70,8 @@ export interface QueueSnapshot {
   inFlight: number;
   dead: number;
   oldestWaitingAgeMs: number | null;
+  /** Settings (names) its consumer waits for before it takes messages; null when it consumes. */
+  waitingFor: string[] | null;
 }
 
 /** 10-second buckets over the last hour, oldest first. */

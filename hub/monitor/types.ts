@@ -1,5 +1,6 @@
 import type { Logger } from '../../adapters/shared/logger';
 import type { MessageQuery, MessageStore } from '../../adapters/store';
+import type { MonitorApiDeps } from '../api/monitor-api';
 import type { TokenService } from '../auth/token-service';
 import type { EndpointState, PeerInfo } from './protocol';
 
@@ -49,6 +50,8 @@ export interface QueueDepth {
   inFlight: number;
   dead: number;
   oldestWaitingAgeMs: number | null;
+  /** Settings (names) the queue's consumer waits for before it takes messages; absent or null when it consumes. */
+  waitingFor?: string[] | null;
 }
 
 export interface QueueStatusProvider {
@@ -91,6 +94,8 @@ export interface MonitorDeps {
   endpoints?: EndpointSource;
   queues?: QueueStatusProvider;
   operations?: MessageOperations;
+  /** Alert rule states and history for `GET /api/v1/monitor/alerts` (hub/alerts). */
+  alerts?: MonitorApiDeps['alerts'];
   metrics?: MetricsSource;
   /** Session lifetime, for the cookie's Max-Age. */
   sessionTtlMs?: number;

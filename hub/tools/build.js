@@ -44,6 +44,9 @@ function copyNodeAssets() {
     fs.mkdirSync(dest, { recursive: true });
     for (const file of fs.readdirSync(src)) {
       if (file.endsWith('.html')) fs.copyFileSync(path.join(src, file), path.join(dest, file));
+      // An editor plugin folder is its own Node-RED module (the nodesDir scan loads plugins only from a
+      // package.json); the source keeps it under another name so jest's module map sees no duplicate package.
+      if (file === 'plugin-package.json') fs.copyFileSync(path.join(src, file), path.join(dest, 'package.json'));
     }
     const locales = path.join(src, 'locales');
     if (fs.existsSync(locales)) fs.cpSync(locales, path.join(dest, 'locales'), { recursive: true });

@@ -43,4 +43,44 @@ describe('clearinghouse config node', () => {
     expect(logged).not.toContain('b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ');
     expect(logged).not.toContain('sftp-password-1');
   });
+
+  describe('settings from the environment (reference flows ship ${HUB_CLEARINGHOUSE_…} references)', () => {
+    const saved = { ...process.env };
+    afterEach(() => {
+      for (const k of Object.keys(process.env)) if (k.startsWith('HUB_CLEARINGHOUSE_')) delete process.env[k];
+      Object.assign(process.env, saved);
+    });
+    const envFlow = { transport: 'sftp', host: '', username: '', remoteDir: '', hostKeySha256: '${HUB_CLEARINGHOUSE_HOST_KEY}', endpointUrl: '${HUB_CLEARINGHOUSE_URL}', passwordEnv: 'HUB_CLEARINGHOUSE_PASSWORD', privateKeyEnv: 'HUB_CLEARINGHOUSE_PRIVATE_KEY', tokenEnv: 'HUB_CLEARINGHOUSE_TOKEN' };
+
+    test('unset variables (the literal ${…} Node-RED leaves) mean not configured, with nothing logged', async () => {
+      expect(await statusWith(envFlow, {})).toBe('not configured');
+      expect(logEvents().filter((e) => ['clearinghouse', 'x12-deliver'].includes((e as { type?: string }).type ?? ''))).toEqual([]);
+    });
+
+    test('an sftp:// URL with the password from the variable the node names makes a ready SFTP delivery', async () => {
+      process.env.HUB_CLEARINGHOUSE_PASSWORD = 'sftp-password-1';
+      expect(await statusWith({ ...envFlow, endpointUrl: 'sftp://clinic@127.0.0.1:2222/inbound', hostKeySha256: PIN }, {})).toBe('ready');
+      expect(JSON.stringify(logEvents())).not.toContain('sftp-password-1');
+    });
+
+    test('an sftp:// URL without any secret is not configured', async () => {
+      expect(await statusWith({ ...envFlow, endpointUrl: 'sftp://clinic@127.0.0.1/inbound', hostKeySha256: PIN }, {})).toBe('not configured');
+    });
+
+    test('a password inside the sftp:// URL is refused without echoing it', async () => {
+      expect(await statusWith({ ...envFlow, endpointUrl: 'sftp://clinic:sftp-password-1@127.0.0.1/inbound', hostKeySha256: PIN }, {})).toBe('error: CONFIG');
+      expect(JSON.stringify(logEvents())).not.toContain('sftp-password-1');
+    });
+
+    test('an https:// URL switches the transport to HTTPS', async () => {
+      process.env.HUB_CLEARINGHOUSE_TOKEN = 'ch-token-1';
+      expect(await statusWith({ ...envFlow, endpointUrl: 'https://ch.example/837' }, {})).toBe('ready');
+    });
+
+    test('a secret variable outside HUB_CLEARINGHOUSE_ is refused: a flow cannot send another hub secret to its host', async () => {
+      process.env.HUB_ADMIN_PASSWORD = 'admin-password-not-for-sftp';
+      expect(await statusWith({ ...envFlow, endpointUrl: 'sftp://clinic@127.0.0.1/inbound', hostKeySha256: PIN, passwordEnv: 'HUB_ADMIN_PASSWORD' }, {})).toBe('error: CONFIG');
+      expect(JSON.stringify(logEvents())).not.toContain('admin-password-not-for-sftp');
+    });
+  });
 });

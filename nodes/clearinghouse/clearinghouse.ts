@@ -5,6 +5,7 @@ import { HttpsX12Delivery, SftpX12Delivery } from '../../adapters/x12';
 import type { X12Delivery } from '../../adapters/x12';
 import { nodeLogger } from '../mllp-endpoint/node-logger';
 import { pemText } from '../mllp-endpoint/pem-text';
+import { envSetting, secretSetting } from '../shared/env-setting';
 import type { ClearinghouseNode } from './clearinghouse-node';
 
 interface ClearinghouseDef extends NodeDef {
@@ -18,6 +19,17 @@ interface ClearinghouseDef extends NodeDef {
   url: string;
   timeout: string | number;
   maxAttempts: string | number;
+  /**
+   * `sftp://user@host[:port]/remote/dir` or `https://…`, typically
+   * `${HUB_CLEARINGHOUSE_URL}`: when set it chooses the transport and
+   * replaces the host, port, user, directory and URL fields.
+   */
+  endpointUrl?: string;
+  /** Environment variables (HUB_CLEARINGHOUSE_…) for secrets whose credential is empty. */
+  passwordEnv?: string;
+  privateKeyEnv?: string;
+  tokenEnv?: string;
+  caEnv?: string;
 }
 
 interface ClearinghouseCredentials {
@@ -40,16 +52,21 @@ export = function init(RED: NodeAPI): void {
   function Clearinghouse(this: Node, def: ClearinghouseDef): void {
     RED.nodes.createNode(this, def);
     const node = this as ClearinghouseNode;
-    const credentials = (node.credentials ?? {}) as ClearinghouseCredentials;
     const logger = nodeLogger(node);
     const users = new Set<Node>();
+    let settings: ClearinghouseDef = def;
+    let credentials = (node.credentials ?? {}) as ClearinghouseCredentials;
     node.transport = def.transport === 'https' ? 'https' : 'sftp';
-    node.storeName = def.name || (node.transport === 'https' ? hostOf(def.url) : (def.host ?? '').trim()) || 'clearinghouse';
+    node.storeName = def.name || 'clearinghouse';
     node.delivery = undefined;
     node.problem = 'not-configured';
 
     try {
-      const delivery = node.transport === 'https' ? httpsDelivery(def, credentials, logger) : sftpDelivery(def, credentials, logger);
+      settings = fromEndpointUrl(def);
+      credentials = withEnvSecrets(def, credentials);
+      node.transport = settings.transport === 'https' ? 'https' : 'sftp';
+      node.storeName = def.name || (node.transport === 'https' ? hostOf(settings.url) : (settings.host ?? '').trim()) || 'clearinghouse';
+      const delivery = node.transport === 'https' ? httpsDelivery(settings, credentials, logger) : sftpDelivery(settings, credentials, logger);
       if (delivery) {
         node.delivery = delivery;
         node.problem = undefined;
@@ -88,6 +105,41 @@ export = function init(RED: NodeAPI): void {
     },
   });
 };
+
+/** The settings with `endpointUrl` applied; unchanged when it is empty (or an unset `${VAR}`). */
+function fromEndpointUrl(def: ClearinghouseDef): ClearinghouseDef {
+  const raw = envSetting(def.endpointUrl);
+  const pin = envSetting(def.hostKeySha256);
+  if (raw === '') return { ...def, hostKeySha256: pin };
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // The URL may carry a user name: name the setting only.
+    throw new Error('the clearinghouse URL is not a URL');
+  }
+  if (url.protocol === 'https:' || url.protocol === 'http:') return { ...def, transport: 'https', url: raw, hostKeySha256: pin };
+  if (url.protocol !== 'sftp:') throw new Error(`the clearinghouse URL must be sftp:// or https://, got ${url.protocol}`);
+  if (url.password) throw new Error('the clearinghouse URL must not carry a password; use HUB_CLEARINGHOUSE_PASSWORD');
+  return {
+    ...def,
+    transport: 'sftp',
+    host: url.hostname,
+    port: url.port || 22,
+    username: decodeURIComponent(url.username),
+    remoteDir: decodeURIComponent(url.pathname) || '/',
+    hostKeySha256: pin,
+  };
+}
+
+function withEnvSecrets(def: ClearinghouseDef, c: ClearinghouseCredentials): ClearinghouseCredentials {
+  const prefix = 'HUB_CLEARINGHOUSE_';
+  const password = secretSetting(c.password, def.passwordEnv, prefix);
+  const privateKey = secretSetting(c.privateKey, def.privateKeyEnv, prefix);
+  const token = secretSetting(c.token, def.tokenEnv, prefix);
+  const ca = secretSetting(c.ca, def.caEnv, prefix);
+  return { ...c, ...(password ? { password } : {}), ...(privateKey ? { privateKey } : {}), ...(token ? { token } : {}), ...(ca ? { ca } : {}) };
+}
 
 /** Undefined when the SFTP settings are incomplete (not configured yet). */
 function sftpDelivery(def: ClearinghouseDef, c: ClearinghouseCredentials, logger: ReturnType<typeof nodeLogger>): X12Delivery | undefined {

@@ -3,6 +3,7 @@ import { BearerTokenAuth, ClientCredentialsAuth, EmrEventReceiver, FhirRestClien
 import type { FhirAuth } from '../../adapters/emr';
 import { errorCode } from '../../adapters/shared/errors';
 import { nodeLogger } from '../mllp-endpoint/node-logger';
+import { envSetting, secretSetting } from '../shared/env-setting';
 import type { ConfigProblem, EmrServerNode } from './emr-server-node';
 
 interface EmrServerDef extends NodeDef {
@@ -16,6 +17,10 @@ interface EmrServerDef extends NodeDef {
   maxAttempts: string | number;
   signatureHeader: string;
   tolerance: string | number;
+  /** Names of environment variables (`HUB_EMR_…`) read when the matching credential is empty. */
+  bearerTokenEnv?: string;
+  clientSecretEnv?: string;
+  webhookSecretEnv?: string;
 }
 
 interface EmrServerCredentials {
@@ -42,10 +47,9 @@ export = function init(RED: NodeAPI): void {
   function EmrServer(this: Node, def: EmrServerDef): void {
     RED.nodes.createNode(this, def);
     const node = this as EmrServerNode;
-    const credentials = (node.credentials ?? {}) as EmrServerCredentials;
     const logger = nodeLogger(node);
     const users = new Set<Node>();
-    const baseUrl = (def.baseUrl ?? '').trim();
+    const baseUrl = envSetting(def.baseUrl);
     node.storeName = def.name || hostOf(baseUrl) || 'emr';
 
     const configError = (part: string, err: unknown): ConfigProblem => {
@@ -53,6 +57,14 @@ export = function init(RED: NodeAPI): void {
       node.warn(RED._('emr-server.errors.config', { part, reason: err instanceof Error ? err.message : String(err) }));
       return 'invalid';
     };
+
+    let credentials: EmrServerCredentials;
+    try {
+      credentials = credentialsOf(def, (node.credentials ?? {}) as EmrServerCredentials);
+    } catch (err) {
+      configError('environment', err);
+      credentials = {};
+    }
 
     node.fhir = undefined;
     node.fhirProblem = 'not-configured';
@@ -115,14 +127,29 @@ export = function init(RED: NodeAPI): void {
   });
 };
 
+/**
+ * Credentials, each falling back to the `HUB_EMR_…` variable its `…Env`
+ * property names: flows shipped in `flows/` carry no secret.
+ */
+function credentialsOf(def: EmrServerDef, c: EmrServerCredentials): EmrServerCredentials {
+  return {
+    ...c,
+    bearerToken: secretSetting(c.bearerToken, def.bearerTokenEnv, 'HUB_EMR_'),
+    clientSecret: secretSetting(c.clientSecret, def.clientSecretEnv, 'HUB_EMR_'),
+    webhookSecret: secretSetting(c.webhookSecret, def.webhookSecretEnv, 'HUB_EMR_'),
+  };
+}
+
 /** Undefined: no auth; null: auth chosen but its secret not entered yet (not configured). */
 function fhirAuth(def: EmrServerDef, credentials: EmrServerCredentials, logger: ReturnType<typeof nodeLogger>): FhirAuth | undefined | null {
   if (def.authType === 'bearer') return credentials.bearerToken ? new BearerTokenAuth(credentials.bearerToken) : null;
   if (def.authType === 'oauth') {
-    if (!def.tokenUrl?.trim() || !def.clientId?.trim() || !credentials.clientSecret) return null;
-    new URL(def.tokenUrl.trim());
+    const tokenUrl = envSetting(def.tokenUrl);
+    const clientId = envSetting(def.clientId);
+    if (!tokenUrl || !clientId || !credentials.clientSecret) return null;
+    new URL(tokenUrl);
     return new ClientCredentialsAuth(
-      { tokenUrl: def.tokenUrl.trim(), clientId: def.clientId.trim(), clientSecret: credentials.clientSecret, ...(def.scope?.trim() ? { scope: def.scope.trim() } : {}), authMethod: def.authMethod === 'post' ? 'post' : 'basic' },
+      { tokenUrl, clientId, clientSecret: credentials.clientSecret, ...(def.scope?.trim() ? { scope: def.scope.trim() } : {}), authMethod: def.authMethod === 'post' ? 'post' : 'basic' },
       { logger },
     );
   }

@@ -2,6 +2,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { Hl7Sender, type Hl7SenderOptions, type PoolState } from '../../adapters/hl7-send';
 import { errorCode } from '../../adapters/shared/errors';
 import { setStatus } from '../shared/status';
+import { envSetting } from '../shared/env-setting';
 import type { MllpEndpointNode } from './mllp-endpoint-node';
 import { nodeLogger } from './node-logger';
 import { pemText } from './pem-text';
@@ -42,8 +43,10 @@ export = function init(RED: NodeAPI): void {
     node.storeName = def.name || `${def.host}:${def.port}`;
 
     let sender: Hl7Sender | undefined;
+    // A host or port left as an unset `${HUB_…}` reference is "not configured": shown, never an error.
+    const configured = envSetting(def.host) !== '' && envSetting(def.port) !== '';
     try {
-      sender = new Hl7Sender(senderOptions(def, credentials), { logger: nodeLogger(node) });
+      if (configured) sender = new Hl7Sender(senderOptions({ ...def, host: envSetting(def.host), port: envSetting(def.port) }, credentials), { logger: nodeLogger(node) });
     } catch (err) {
       // Constructor errors name the bad setting, never a secret.
       node.error(RED._('mllp-endpoint.errors.config', { reason: err instanceof Error ? err.message : String(err) }));
@@ -74,7 +77,7 @@ export = function init(RED: NodeAPI): void {
     };
     const push = (user: Node): void => {
       if (!sender) {
-        setStatus(user, 'error', RED._('mllp-endpoint.status.config-error'));
+        setStatus(user, 'error', RED._(configured ? 'mllp-endpoint.status.config-error' : 'mllp-endpoint.status.not-configured'));
         return;
       }
       const state = sender.state;

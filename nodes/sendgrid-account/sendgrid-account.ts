@@ -6,6 +6,7 @@ import { errorCode } from '../../adapters/shared/errors';
 import { hubServicesOrNull } from '../emr-out/outbound';
 import { nodeLogger } from '../mllp-endpoint/node-logger';
 import { pemText } from '../mllp-endpoint/pem-text';
+import { envSetting, secretSetting } from '../shared/env-setting';
 import { sharedReplayStore, sharedSentRegistry } from '../stripe-account/provider-state';
 import type { SharedHandle } from '../x12-837p/hub-data';
 import type { SendGridAccountNode } from './sendgrid-account-node';
@@ -20,6 +21,8 @@ interface SendGridAccountDef extends NodeDef {
   tracking: boolean;
   sandbox: boolean;
   tolerance: string | number;
+  /** Environment variable (HUB_SENDGRID_…) holding the API key when the credential is empty. */
+  apiKeyEnv?: string;
 }
 
 interface SendGridAccountCredentials {
@@ -60,8 +63,14 @@ export = function init(RED: NodeAPI): void {
       return sent;
     };
 
-    const fromEmail = (def.fromEmail ?? '').trim();
-    if (credentials.apiKey && fromEmail) {
+    const fromEmail = envSetting(def.fromEmail);
+    let apiKey = '';
+    try {
+      apiKey = secretSetting(credentials.apiKey, def.apiKeyEnv, 'HUB_SENDGRID_');
+    } catch (err) {
+      node.senderProblem = invalid('sender', err);
+    }
+    if (apiKey && fromEmail) {
       try {
         const categories = (def.categories ?? '')
           .split(',')
@@ -77,7 +86,7 @@ export = function init(RED: NodeAPI): void {
             tracking: def.tracking === true,
             sandbox: def.sandbox === true,
           },
-          { mail: sendGridMail({ apiKey: credentials.apiKey }), sent: sentRegistry().value, logger },
+          { mail: sendGridMail({ apiKey }), sent: sentRegistry().value, logger },
         );
         node.senderProblem = undefined;
       } catch (err) {

@@ -5,7 +5,8 @@ import type { SendGridClientOptions, SendGridEmailDeps } from '../../adapters/se
 export type SendGridMail = NonNullable<SendGridEmailDeps['mail']>;
 export type SendGridMailFactory = (options: SendGridClientOptions) => SendGridMail;
 
-const productionFactory: SendGridMailFactory = (options) => createMailService(options);
+// An operator's setting (environment), not an editor one: an egress gateway, or the loopback fake of tests that run the hub as a process.
+const productionFactory: SendGridMailFactory = (options) => createMailService({ ...options, ...(process.env.HUB_SENDGRID_API_URL ? { apiBaseUrl: process.env.HUB_SENDGRID_API_URL } : {}) });
 let factory: SendGridMailFactory = productionFactory;
 
 /**

@@ -3,6 +3,7 @@ import type { ReplayStore } from '../../adapters/phi-guard';
 import { errorCode } from '../../adapters/shared/errors';
 import { StripePaymentGateway, StripeWebhookReceiver } from '../../adapters/stripe';
 import { nodeLogger } from '../mllp-endpoint/node-logger';
+import { secretSetting } from '../shared/env-setting';
 import type { SharedHandle } from '../x12-837p/hub-data';
 import { sharedReplayStore } from './provider-state';
 import type { StripeAccountNode } from './stripe-account-node';
@@ -12,6 +13,9 @@ interface StripeAccountDef extends NodeDef {
   description: string;
   statementDescriptorSuffix: string;
   tolerance: string | number;
+  /** Environment variables (HUB_STRIPE_…) holding the secret key and the webhook signing secret when the credentials are empty. */
+  secretKeyEnv?: string;
+  webhookSecretEnv?: string;
 }
 
 interface StripeAccountCredentials {
@@ -43,21 +47,27 @@ export = function init(RED: NodeAPI): void {
 
     node.gateway = undefined;
     node.gatewayProblem = 'not-configured';
-    if (credentials.secretKey) {
-      try {
+    try {
+      const secretKey = secretSetting(credentials.secretKey, def.secretKeyEnv, 'HUB_STRIPE_');
+      if (secretKey) {
         node.gateway = new StripePaymentGateway(
           { description: def.description?.trim() || undefined, statementDescriptorSuffix: def.statementDescriptorSuffix?.trim() || undefined },
-          { stripe: stripeClient(credentials.secretKey), logger },
+          { stripe: stripeClient(secretKey), logger },
         );
         node.gatewayProblem = undefined;
-      } catch (err) {
-        node.gatewayProblem = invalid('secret key', err);
       }
+    } catch (err) {
+      node.gatewayProblem = invalid('secret key', err);
     }
 
     node.webhook = undefined;
     node.webhookProblem = 'not-configured';
-    const secrets = [credentials.webhookSecret, credentials.webhookSecretNext].filter((s): s is string => typeof s === 'string' && s.length > 0);
+    let secrets: string[] = [];
+    try {
+      secrets = [secretSetting(credentials.webhookSecret, def.webhookSecretEnv, 'HUB_STRIPE_'), credentials.webhookSecretNext].filter((s): s is string => typeof s === 'string' && s.length > 0);
+    } catch (err) {
+      node.webhookProblem = invalid('webhook', err);
+    }
     if (secrets.length > 0) {
       try {
         replays = sharedReplayStore(RED);

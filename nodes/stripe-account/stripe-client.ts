@@ -5,7 +5,8 @@ import type { StripePaymentDeps } from '../../adapters/stripe';
 export type StripeSdk = NonNullable<StripePaymentDeps['stripe']>;
 export type StripeClientFactory = (secretKey: string) => StripeSdk;
 
-const productionFactory: StripeClientFactory = (secretKey) => createStripeClient({ secretKey });
+// An operator's setting (environment), not an editor one: an egress gateway, or the loopback fake of tests that run the hub as a process.
+const productionFactory: StripeClientFactory = (secretKey) => createStripeClient({ secretKey, ...(process.env.HUB_STRIPE_API_URL ? { apiBaseUrl: process.env.HUB_STRIPE_API_URL } : {}) });
 let factory: StripeClientFactory = productionFactory;
 
 /**

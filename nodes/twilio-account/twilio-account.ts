@@ -5,6 +5,7 @@ import { quietHoursDecision, TwilioCallbackHandler, TwilioSmsSender } from '../.
 import { webhookPath } from '../emr-in/webhook-endpoint';
 import { hubServicesOrNull } from '../emr-out/outbound';
 import { nodeLogger } from '../mllp-endpoint/node-logger';
+import { envSetting, secretSetting } from '../shared/env-setting';
 import { sharedOptOuts, sharedReplayStore, sharedSentRegistry } from '../stripe-account/provider-state';
 import type { SharedHandle } from '../x12-837p/hub-data';
 import type { TwilioAccountNode } from './twilio-account-node';
@@ -19,6 +20,8 @@ interface TwilioAccountDef extends NodeDef {
   quietHours: boolean;
   quietStart: string;
   quietEnd: string;
+  /** Environment variable (HUB_TWILIO_…) holding the auth token when the credential is empty. */
+  authTokenEnv?: string;
 }
 
 interface TwilioAccountCredentials {
@@ -42,15 +45,15 @@ export = function init(RED: NodeAPI): void {
     const users = new Set<Node>();
     const held: SharedHandle<unknown>[] = [];
     node.storeName = def.name || 'twilio';
-    node.publicBaseUrl = (def.publicBaseUrl ?? '').trim().replace(/\/+$/, '');
+    node.publicBaseUrl = envSetting(def.publicBaseUrl).replace(/\/+$/, '');
     node.sender = undefined;
     node.senderProblem = 'not-configured';
     node.callbacks = undefined;
     node.callbacksProblem = 'not-configured';
 
-    const accountSid = (def.accountSid ?? '').trim();
-    const authToken = credentials.authToken ?? '';
+    const accountSid = envSetting(def.accountSid);
     try {
+      const authToken = secretSetting(credentials.authToken, def.authTokenEnv, 'HUB_TWILIO_');
       node.statusPath = webhookPath(def.statusPath || '/twilio/status');
       const store = hubServicesOrNull()?.store;
       if (accountSid && authToken) {
@@ -66,9 +69,9 @@ export = function init(RED: NodeAPI): void {
           { sent: sent.value, optOuts: optOuts.value, replayStore: replays.value, sink: new MessageStoreDeliverySink(store, { logger }), logger },
         );
         node.callbacksProblem = node.publicBaseUrl ? undefined : 'not-configured';
-        const service = (def.messagingServiceSid ?? '').trim();
+        const service = envSetting(def.messagingServiceSid);
         if (service && node.publicBaseUrl) {
-          const timeZone = (def.timeZone ?? '').trim() || 'America/New_York';
+          const timeZone = envSetting(def.timeZone) || 'America/New_York';
           const quietHours = def.quietHours === false ? null : { start: def.quietStart || '21:00', end: def.quietEnd || '08:00' };
           // The sender reads the window only when it sends; a typo should show now, not at the first reminder.
           if (quietHours) quietHoursDecision(new Date(), timeZone, quietHours);

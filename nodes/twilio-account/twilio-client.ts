@@ -5,7 +5,8 @@ import type { TwilioClientOptions, TwilioSmsDeps } from '../../adapters/twilio';
 export type TwilioSdk = NonNullable<TwilioSmsDeps['client']>;
 export type TwilioClientFactory = (options: TwilioClientOptions) => TwilioSdk;
 
-const productionFactory: TwilioClientFactory = (options) => createTwilioClient(options);
+// An operator's setting (environment), not an editor one: an egress gateway, or the loopback fake of tests that run the hub as a process.
+const productionFactory: TwilioClientFactory = (options) => createTwilioClient({ ...options, ...(process.env.HUB_TWILIO_API_URL ? { apiBaseUrl: process.env.HUB_TWILIO_API_URL } : {}) });
 let factory: TwilioClientFactory = productionFactory;
 
 /**

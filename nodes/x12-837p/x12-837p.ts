@@ -7,6 +7,7 @@ import type { BillingParties, Built837P, ChargeClaimOptions, InterchangeParties,
 import { derivedMessageId, failMsg, hubMessageIdOf, hubServicesOrNull, nodeError, safeError } from '../emr-out/outbound';
 import type { Msg } from '../emr-out/outbound';
 import { nodeLogger } from '../mllp-endpoint/node-logger';
+import { envSetting } from '../shared/env-setting';
 import { setStatus } from '../shared/status';
 import { acquireShared, providersDir } from './hub-data';
 import type { SharedHandle } from './hub-data';
@@ -165,8 +166,10 @@ function claimsOf(msg: Msg, options: ChargeClaimOptions): ProfessionalClaim[] {
 }
 
 /** A JSON setting; undefined when blank. */
-function jsonSetting<T>(text: string | undefined): T | undefined {
-  if (!text || text.trim() === '') return undefined;
+function jsonSetting<T>(raw: string | undefined): T | undefined {
+  // `${HUB_X12_PARTIES}` left as it is: the variable is unset, so not configured yet.
+  const text = envSetting(raw);
+  if (text === '') return undefined;
   try {
     return JSON.parse(text) as T;
   } catch {

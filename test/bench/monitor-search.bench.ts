@@ -1,28 +1,38 @@
 /**
- * `npm run bench:search`: the monitor's message searches on a SQLite store of
- * 1,000,000 messages (BENCH_MESSAGES to change), each timed as the API runs
- * it (store.search, 50 a page, keyset cursor), plus the overview's snapshot
+ * `npm run bench:search`: the monitor's message searches on a store of
+ * 1,000,000 messages (BENCH_MESSAGES to change), on SQLite and on PostgreSQL
+ * (BENCH_BACKENDS=sqlite or =postgres for one), each timed as the API runs it
+ * (store.search, 50 a page, keyset cursor), plus the overview's snapshot
  * (MonitorStats: backfill of the hour, then a steady-state tick).
  *
- * The store is filled through its public insert() (encryption, patient-key
+ * Each store is filled through its public insert() (encryption, patient-key
  * hashing and group commit included), 2,000 in flight at a time, with receipt
  * times spread over 90 days in arrival order, as a hub would have written them.
- * Prints a table (with SQLite's query plan for each search) and one JSON line.
+ * PostgreSQL then gets ANALYZE, as autovacuum would have run on a production
+ * table that grew to this size (SQLite's store samples statistics at open).
+ * Prints one table per backend (with the query plan of each search) and one
+ * JSON line.
  *
- * BENCH_DB=/path/dir keeps the filled store there and reuses it on the next
- * run (fixed bench keys), for trying index changes without refilling.
+ * PostgreSQL: a database `bench_search` on the server of HUB_TEST_PG_URL
+ * (created if missing; BENCH_PG_URL names another), dropped at the end.
+ * BENCH_DB=/path/dir keeps the filled SQLite store there, BENCH_PG_KEEP=1 keeps
+ * the PostgreSQL database; either is reused on the next run (fixed bench
+ * keys), for trying index changes without refilling.
  */
-import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
+import { Client } from 'pg';
 import { createMessageStore } from '../../adapters/store';
 import type { Direction, EncryptedMessageStore, MessageQuery, MessageStatus, NewMessage } from '../../adapters/store';
 import { buildWhere, MESSAGE_COLUMNS } from '../../adapters/store/backend';
 import { MonitorStats } from '../../hub/monitor/monitor-stats';
+import { requirePostgres, TEST_PG_URL } from '../support/postgres';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 1_000_000);
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'sqlite,postgres').split(',').map((s) => s.trim()) as ('sqlite' | 'postgres')[];
 const IN_FLIGHT = 2_000;
 const DAYS = 90;
 const PATIENTS = 50_000;
@@ -30,6 +40,7 @@ const PAGE = 50;
 const RUNS = 7;
 const BUDGET_MS = 200;
 const DAY_MS = 86_400_000;
+const PG_DATABASE = 'bench_search';
 
 /** A deterministic PRNG (mulberry32), so every run fills the same store. */
 function rng(seed: number): () => number {
@@ -89,6 +100,9 @@ const BODY = ['MSH|^~\\&|IVFLIS|REPROLAB|IVFEMR|REPROCLINIC|20261204101500||ORU^
   .join('\r')
   .padEnd(900, ' ');
 
+// Fixed keys: a kept store must hash patient ids the same way on the next run. Bench data only.
+const KEYS = { keys: { bench: Buffer.alloc(32, 7) }, activeKeyId: 'bench', patientKeySecret: Buffer.alloc(32, 9) };
+
 interface Generated {
   message: NewMessage;
   controlId: string;
@@ -123,7 +137,12 @@ function generator(now: number): (i: number) => Generated {
   };
 }
 
-async function fill(store: EncryptedMessageStore, now: number): Promise<{ seconds: number; sampleControlId: string; samplePatientId: string }> {
+interface Samples {
+  sampleControlId: string;
+  samplePatientId: string;
+}
+
+async function fill(label: string, store: EncryptedMessageStore, now: number): Promise<Samples & { seconds: number }> {
   const gen = generator(now);
   const t0 = performance.now();
   let sampleControlId = '';
@@ -139,109 +158,227 @@ async function fill(store: EncryptedMessageStore, now: number): Promise<{ second
       batch.push(store.insert(g.message));
     }
     await Promise.all(batch);
-    if ((base / IN_FLIGHT) % 50 === 0) process.stderr.write(`\rfilling: ${base + batch.length} / ${MESSAGES}`);
+    if ((base / IN_FLIGHT) % 50 === 0) process.stderr.write(`\r${label}: filling ${base + batch.length} / ${MESSAGES}`);
   }
   process.stderr.write('\n');
   return { seconds: (performance.now() - t0) / 1000, sampleControlId, samplePatientId };
 }
 
-interface Timing {
-  medianMs: number;
-  maxMs: number;
-  plan: string;
+/** The samples a fill ending at `now` used (same generator, same seed), for a reused store. */
+function samplesOf(now: number): Samples {
+  const gen = generator(now);
+  let g = gen(0);
+  for (let i = 1; i <= Math.floor(MESSAGES / 2); i++) g = gen(i);
+  return { sampleControlId: g.controlId, samplePatientId: g.patientId };
 }
-
-/**
- * The phases each search runs in: the store as it is today (no planner
- * statistics: nothing runs ANALYZE), then with the proposed `PRAGMA optimize`
- * at open, then also with the proposed filter-covering indexes.
- */
-const PHASES = ['as is', 'optimize', 'optimize + covering indexes'] as const;
-type Phase = (typeof PHASES)[number];
-
-interface Row {
-  query: string;
-  rows: number;
-  timings: Record<Phase, Timing>;
-  overBudgetAsIs: boolean;
-  overBudgetProposed: boolean;
-}
-
-/** The proposed SqliteBackend change: planner statistics, sampled (analysis_limit) so a large store opens quickly. */
-export function optimizeSql(db: Database.Database): void {
-  db.pragma('analysis_limit = 1000');
-  db.pragma('optimize = 0x10002');
-}
-
-/**
- * The proposed schema change: the per-column indexes also carry the other
- * low-cardinality filter columns, so SQLite rejects non-matching rows from
- * the index without reading the table row (a no-match scan of 350,000
- * entries: index-only instead of 350,000 row reads).
- */
-export const COVERING_INDEXES = `
-DROP INDEX IF EXISTS hub_messages_endpoint;
-DROP INDEX IF EXISTS hub_messages_type;
-DROP INDEX IF EXISTS hub_messages_status;
-CREATE INDEX IF NOT EXISTS hub_messages_endpoint_f ON hub_messages (endpoint, received_at, direction, status, message_type);
-CREATE INDEX IF NOT EXISTS hub_messages_type_f ON hub_messages (message_type, received_at, direction, status, endpoint);
-CREATE INDEX IF NOT EXISTS hub_messages_status_f ON hub_messages (status, received_at, direction, endpoint, message_type);
-`;
 
 function percentileOf(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
 }
 
-async function main(): Promise<void> {
+/** One backend under test: its store, a way to show a search's plan, and cleanup. */
+interface Subject {
+  backend: 'sqlite' | 'postgres';
+  store: EncryptedMessageStore;
+  /** The search's SQL exactly as the backend builds it, explained. */
+  plan(q: MessageQuery, withCursor: boolean, now: number): Promise<string>;
+  sizeBytes(): Promise<number>;
+  /** Filled now (null when reused), and what it took to make planner statistics. */
+  fillSeconds: number | null;
+  statsMs: number | null;
+  now: number;
+  samples: Samples;
+  close(): Promise<void>;
+}
+
+function rowFilter(store: EncryptedMessageStore, q: MessageQuery): Parameters<typeof buildWhere>[0] {
+  return {
+    controlId: q.controlId,
+    patientKey: q.patientId ? store.patientKey(q.patientId) : undefined,
+    messageType: q.messageType,
+    status: q.status,
+    endpoint: q.endpoint,
+    direction: q.direction,
+    from: q.from?.getTime(),
+    to: q.to?.getTime(),
+  };
+}
+
+async function openSqlite(): Promise<Subject> {
   const keep = process.env.BENCH_DB;
   const dir = keep ?? mkdtempSync(join(tmpdir(), 'hub-bench-search-'));
   const dbFile = join(dir, 'store', 'messages.db');
   const reuse = keep !== undefined && existsSync(dbFile);
-  if (reuse) {
-    // Back to the store as the hub writes it today: no planner statistics, the
-    // original indexes (opening the store below recreates them).
-    const db = new Database(dbFile);
-    db.exec(
-      'DROP TABLE IF EXISTS sqlite_stat1; DROP TABLE IF EXISTS sqlite_stat4; ' +
-        ['hub_messages_endpoint_f', 'hub_messages_type_f', 'hub_messages_status_f', 'hub_messages_endpoint', 'hub_messages_type', 'hub_messages_status'].map((i) => `DROP INDEX IF EXISTS ${i};`).join(' '),
-    );
-    db.close();
-  }
-  // Fixed keys: a kept store must hash patient ids the same way on the next run. Bench data only.
-  const keys = { keys: { bench: Buffer.alloc(32, 7) }, activeKeyId: 'bench', patientKeySecret: Buffer.alloc(32, 9) };
-  const store = await createMessageStore({ url: 'sqlite:', dataDir: dir, ...keys });
+  let store = await createMessageStore({ url: 'sqlite:', dataDir: dir, ...KEYS });
   let now = Date.now();
-  let filled: Awaited<ReturnType<typeof fill>>;
+  let fillSeconds: number | null = null;
+  let samples: Samples;
   if (reuse) {
-    // Same generator, same seed: the samples are the ones the fill used.
-    const newest = (await store.search({ limit: 1 })).items[0]!.receivedAt.getTime();
-    now = newest + 1;
-    const gen = generator(now);
-    let g = gen(0);
-    for (let i = 1; i <= Math.floor(MESSAGES / 2); i++) g = gen(i);
-    filled = { seconds: NaN, sampleControlId: g.controlId, samplePatientId: g.patientId };
-    process.stderr.write(`bench:search: reusing ${dbFile}\n`);
+    now = (await store.search({ limit: 1 })).items[0]!.receivedAt.getTime() + 1;
+    samples = samplesOf(now);
+    process.stderr.write(`sqlite: reusing ${dbFile}\n`);
   } else {
-    process.stderr.write(`bench:search: filling a SQLite store with ${MESSAGES} messages (${IN_FLIGHT} inserts in flight)…\n`);
-    filled = await fill(store, now);
+    process.stderr.write(`sqlite: filling a store with ${MESSAGES} messages (${IN_FLIGHT} inserts in flight)…\n`);
+    const f = await fill('sqlite', store, now);
+    fillSeconds = f.seconds;
+    samples = f;
+    // Reopen, as the hub would after a restart: the store samples planner statistics at open.
+    await store.close();
+    store = await createMessageStore({ url: 'sqlite:', dataDir: dir, ...KEYS });
   }
-  let explain = new Database(dbFile, { readonly: true });
-
-  const plan = (q: MessageQuery, withCursor: boolean): string => {
-    const { sql, values } = buildWhere(
-      { controlId: q.controlId, patientKey: q.patientId ? store.patientKey(q.patientId) : undefined, messageType: q.messageType, status: q.status, endpoint: q.endpoint, direction: q.direction, from: q.from?.getTime(), to: q.to?.getTime() },
-      () => '?',
-      withCursor ? { receivedAt: now, id: 'z' } : undefined,
-    );
-    const rows = explain.prepare(`EXPLAIN QUERY PLAN SELECT ${MESSAGE_COLUMNS} FROM hub_messages ${sql} ORDER BY received_at DESC, id DESC LIMIT ?`).all(...values, PAGE + 1) as { detail: string }[];
-    return rows
-      .filter((r) => !r.detail.startsWith('USE TEMP B-TREE FOR LAST TERM'))
-      .map((r) => r.detail.replace(/^SEARCH hub_messages USING (COVERING )?INDEX /, '').replace(/^SCAN hub_messages USING (COVERING )?INDEX /, 'scan ')).join('; ');
+  const explain = new Database(dbFile, { readonly: true });
+  return {
+    backend: 'sqlite',
+    store,
+    fillSeconds,
+    statsMs: null,
+    now,
+    samples,
+    plan: async (q, withCursor, at) => {
+      const { sql, values } = buildWhere(rowFilter(store, q), () => '?', withCursor ? { receivedAt: at, id: 'z' } : undefined);
+      const rows = explain.prepare(`EXPLAIN QUERY PLAN SELECT ${MESSAGE_COLUMNS} FROM hub_messages ${sql} ORDER BY received_at DESC, id DESC LIMIT ?`).all(...values, PAGE + 1) as { detail: string }[];
+      return rows
+        .filter((r) => !r.detail.startsWith('USE TEMP B-TREE FOR LAST TERM'))
+        .map((r) => r.detail.replace(/^SEARCH hub_messages USING (COVERING )?INDEX /, '').replace(/^SCAN hub_messages USING (COVERING )?INDEX /, 'scan '))
+        .join('; ');
+    },
+    sizeBytes: async () => statSync(dbFile).size,
+    close: async () => {
+      explain.close();
+      await store.close();
+      if (!keep) rmSync(dir, { recursive: true, force: true });
+    },
   };
+}
 
+interface PgPlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  'Scan Direction'?: string;
+  'Index Cond'?: string;
+  Filter?: string;
+  'Rows Removed by Filter'?: number;
+  'Actual Rows'?: number;
+  'Shared Hit Blocks'?: number;
+  'Shared Read Blocks'?: number;
+  Plans?: PgPlanNode[];
+}
+
+/** One line per plan, like SQLite's: scans with their index, what the index bounds and what is filtered after. */
+function summarizePgPlan(node: PgPlanNode): string {
+  const parts: string[] = [];
+  const walk = (n: PgPlanNode): void => {
+    if (n['Node Type'] === 'Limit' || n['Node Type'] === 'Aggregate') {
+      n.Plans?.forEach(walk);
+      return;
+    }
+    let s = n['Node Type'];
+    if (n['Scan Direction'] === 'Backward') s += ' backward';
+    if (n['Index Name']) s += ` ${n['Index Name']}`;
+    const cond = n['Index Cond']?.replace(/::(text|bigint)/g, '').replace(/'[^']*'/g, '?').replace(/\$\d+/g, '?');
+    if (cond) s += ` (${cond})`;
+    if (n.Filter) s += ` filter ${n.Filter.replace(/::(text|bigint)/g, '').replace(/'[^']*'/g, '?')}${n['Rows Removed by Filter'] ? ` removed ${n['Rows Removed by Filter']}` : ''}`;
+    if (n['Actual Rows'] !== undefined && /Scan/.test(n['Node Type'])) s += ` → ${n['Actual Rows']} rows, ${(n['Shared Hit Blocks'] ?? 0) + (n['Shared Read Blocks'] ?? 0)} blocks`;
+    parts.push(s);
+    n.Plans?.forEach(walk);
+  };
+  walk(node);
+  return parts.join('; ');
+}
+
+async function openPostgres(): Promise<Subject> {
+  await requirePostgres();
+  const keep = process.env.BENCH_PG_KEEP === '1';
+  const url = process.env.BENCH_PG_URL ?? (() => {
+    const u = new URL(TEST_PG_URL);
+    u.pathname = `/${PG_DATABASE}`;
+    return u.toString();
+  })();
+  const dbName = new URL(url).pathname.slice(1);
+  const admin = new Client({ connectionString: TEST_PG_URL });
+  await admin.connect();
+  const exists = (await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName])).rowCount === 1;
+  if (exists && !keep) await admin.query(`DROP DATABASE ${dbName}`);
+  if (!exists || !keep) await admin.query(`CREATE DATABASE ${dbName}`);
+  await admin.end();
+
+  const store = await createMessageStore({ url, dataDir: tmpdir(), ...KEYS });
+  const explain = new Client({ connectionString: url });
+  await explain.connect();
+  const have = Number((await explain.query('SELECT COUNT(*) AS n FROM hub_messages')).rows[0].n);
+  let now = Date.now();
+  let fillSeconds: number | null = null;
+  let statsMs: number | null = null;
+  let samples: Samples;
+  if (have === MESSAGES) {
+    now = (await store.search({ limit: 1 })).items[0]!.receivedAt.getTime() + 1;
+    samples = samplesOf(now);
+    process.stderr.write(`postgres: reusing database ${dbName}\n`);
+  } else {
+    if (have > 0) await explain.query('TRUNCATE hub_messages');
+    process.stderr.write(`postgres: filling database ${dbName} with ${MESSAGES} messages (${IN_FLIGHT} inserts in flight)…\n`);
+    const f = await fill('postgres', store, now);
+    fillSeconds = f.seconds;
+    samples = f;
+  }
+  const t0 = performance.now();
+  await explain.query('ANALYZE hub_messages');
+  statsMs = performance.now() - t0;
+  return {
+    backend: 'postgres',
+    store,
+    fillSeconds,
+    statsMs,
+    now,
+    samples,
+    plan: async (q, withCursor, at) => {
+      // The backend's own SQL and parameters; EXPLAIN of an unnamed statement plans for these values, as the driver's query does.
+      const { sql, values } = buildWhere(rowFilter(store, q), (n) => `$${n}`, withCursor ? { receivedAt: at, id: 'z' } : undefined);
+      values.push(PAGE + 1);
+      const res = await explain.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) SELECT ${MESSAGE_COLUMNS} FROM hub_messages ${sql} ORDER BY received_at DESC, id DESC LIMIT $${values.length}`, values);
+      const doc = res.rows[0]['QUERY PLAN'] as { Plan: PgPlanNode }[];
+      return summarizePgPlan(doc[0]!.Plan);
+    },
+    sizeBytes: async () => Number((await explain.query(`SELECT pg_total_relation_size('hub_messages') AS n`)).rows[0].n),
+    close: async () => {
+      await explain.end();
+      await store.close();
+      if (!keep) {
+        const a = new Client({ connectionString: TEST_PG_URL });
+        await a.connect();
+        await a.query(`DROP DATABASE IF EXISTS ${dbName}`);
+        await a.end();
+      }
+    },
+  };
+}
+
+interface Row {
+  query: string;
+  rows: number;
+  medianMs: number;
+  maxMs: number;
+  overBudget: boolean;
+  plan: string;
+}
+
+interface Result {
+  backend: 'sqlite' | 'postgres';
+  messages: number;
+  dbBytes: number;
+  fillSeconds: number | null;
+  insertsPerSecond: number | null;
+  statsMs: number | null;
+  rows: Row[];
+  overview: { backfillMs: number; tickMedianMs: number; tickMaxMs: number };
+  overBudget: string[];
+}
+
+async function measure(s: Subject): Promise<Result> {
+  const { store, now } = s;
   /** Pages forward untimed to the `page`-th page's cursor, then times that page. */
-  const time = async (q: MessageQuery, page: number): Promise<Timing & { rows: number }> => {
+  const time = async (q: MessageQuery, page: number): Promise<Omit<Row, 'query' | 'overBudget'>> => {
     let cursor: string | undefined;
     for (let p = 1; p < page; p++) {
       const r = await store.search({ ...q, limit: PAGE, cursor });
@@ -255,19 +392,20 @@ async function main(): Promise<void> {
       const r = await store.search({ ...q, limit: PAGE, cursor });
       const ms = performance.now() - t0;
       rows = r.items.length;
-      if (i > 0) runs.push(ms); // the first run warms the page cache
+      if (i > 0) runs.push(ms); // the first run warms the cache
     }
-    return { medianMs: Number(percentileOf(runs, 0.5).toFixed(2)), maxMs: Number(Math.max(...runs).toFixed(2)), plan: plan(q, cursor !== undefined), rows };
+    return { medianMs: Number(percentileOf(runs, 0.5).toFixed(2)), maxMs: Number(Math.max(...runs).toFixed(2)), plan: await s.plan(q, cursor !== undefined, now), rows };
   };
 
   const day = (n: number): Date => new Date(now - n * DAY_MS);
+  const { sampleControlId, samplePatientId } = s.samples;
   const searches: [string, MessageQuery, number][] = [
-    ['control id', { controlId: filled.sampleControlId }, 1],
+    ['control id', { controlId: sampleControlId }, 1],
     ['control id, no match', { controlId: 'NO-SUCH-CONTROL-ID' }, 1],
-    ['control id + endpoint', { controlId: filled.sampleControlId, endpoint: 'hl7-intake' }, 1],
-    ['patient id (keyed hash)', { patientId: filled.samplePatientId }, 1],
-    ['patient id + type', { patientId: filled.samplePatientId, messageType: 'ORU^R01' }, 1],
-    ['patient id + status', { patientId: filled.samplePatientId, status: 'sent' }, 1],
+    ['control id + endpoint', { controlId: sampleControlId, endpoint: 'hl7-intake' }, 1],
+    ['patient id (keyed hash)', { patientId: samplePatientId }, 1],
+    ['patient id + type', { patientId: samplePatientId, messageType: 'ORU^R01' }, 1],
+    ['patient id + status', { patientId: samplePatientId, status: 'sent' }, 1],
     ['type + status (ORU^R01, error)', { messageType: 'ORU^R01', status: 'error' }, 1],
     ['type + status (ORU^R01, error)', { messageType: 'ORU^R01', status: 'error' }, 20],
     ['type + status, rare (DFT^P03, queued)', { messageType: 'DFT^P03', status: 'queued' }, 1],
@@ -285,35 +423,11 @@ async function main(): Promise<void> {
     ['no filter (newest first)', {}, 20],
     ['direction + status (outbound, queued)', { direction: 'outbound', status: 'queued' }, 1],
   ];
-  const results = new Map<Phase, (Timing & { rows: number })[]>();
-  const prepareMs: Record<Phase, number> = { 'as is': 0, optimize: 0, 'optimize + covering indexes': 0 };
-  for (const phase of PHASES) {
-    if (phase !== 'as is') {
-      // A separate connection, as the backend's own would be at open; the store's searches prepare afresh and see the change.
-      const db = new Database(dbFile);
-      const t0 = performance.now();
-      if (phase === 'optimize + covering indexes') db.exec(COVERING_INDEXES);
-      optimizeSql(db);
-      prepareMs[phase] = Number((performance.now() - t0).toFixed(0));
-      db.close();
-      explain.close();
-      explain = new Database(dbFile, { readonly: true });
-    }
-    const list: (Timing & { rows: number })[] = [];
-    for (const [, q, page] of searches) list.push(await time(q, page));
-    results.set(phase, list);
+  const rows: Row[] = [];
+  for (const [name, q, page] of searches) {
+    const t = await time(q, page);
+    rows.push({ query: page > 1 ? `${name}, page ${page}` : name, ...t, overBudget: t.maxMs > BUDGET_MS });
   }
-  const last = PHASES[PHASES.length - 1]!;
-  const rows: Row[] = searches.map(([name, , page], i) => {
-    const timings = Object.fromEntries(PHASES.map((ph) => [ph, (({ rows: _r, ...t }) => t)(results.get(ph)![i]!)])) as Record<Phase, Timing>;
-    return {
-      query: page > 1 ? `${name}, page ${page}` : name,
-      rows: results.get('as is')![i]!.rows,
-      timings,
-      overBudgetAsIs: timings['as is'].maxMs > BUDGET_MS,
-      overBudgetProposed: timings[last].maxMs > BUDGET_MS,
-    };
-  });
 
   // The overview: one snapshot with its hour backfill, then steady-state ticks.
   const stats = new MonitorStats({ store, tickMs: 3_600_000 });
@@ -328,40 +442,56 @@ async function main(): Promise<void> {
   }
   await stats.close();
 
-  explain.close();
-  const dbBytes = statSync(dbFile).size;
-  await store.close();
-  if (!keep) rmSync(dir, { recursive: true, force: true });
+  return {
+    backend: s.backend,
+    messages: MESSAGES,
+    dbBytes: await s.sizeBytes(),
+    fillSeconds: s.fillSeconds === null ? null : Number(s.fillSeconds.toFixed(1)),
+    insertsPerSecond: s.fillSeconds === null ? null : Math.round(MESSAGES / s.fillSeconds),
+    statsMs: s.statsMs === null ? null : Math.round(s.statsMs),
+    rows,
+    overview: { backfillMs: Number(backfillMs.toFixed(1)), tickMedianMs: Number(percentileOf(ticks, 0.5).toFixed(1)), tickMaxMs: Number(Math.max(...ticks).toFixed(1)) },
+    overBudget: rows.filter((r) => r.overBudget).map((r) => r.query),
+  };
+}
 
-  const header = ['search (50 a page)', 'rows', ...PHASES.flatMap((ph) => [`${ph}: median ms`, 'max ms']), `all ≤ ${BUDGET_MS} ms`, `index used (${last})`];
-  const lines = rows.map((r) => [
-    r.query,
-    String(r.rows),
-    ...PHASES.flatMap((ph) => [r.timings[ph].medianMs.toFixed(2), r.timings[ph].maxMs.toFixed(2)]),
-    r.overBudgetAsIs ? (r.overBudgetProposed ? 'NO' : 'as is: NO') : 'yes',
-    r.timings[last].plan,
-  ]);
+function print(r: Result): void {
+  const out = process.stdout;
+  const name = r.backend === 'sqlite' ? 'SQLite' : 'PostgreSQL';
+  const header = ['search (50 a page)', 'rows', 'median ms', 'max ms', `≤ ${BUDGET_MS} ms`, 'plan'];
+  const lines = r.rows.map((x) => [x.query, String(x.rows), x.medianMs.toFixed(2), x.maxMs.toFixed(2), x.overBudget ? 'NO' : 'yes', x.plan]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
-  const out = process.stdout;
-  out.write(`Monitor search benchmark: SQLite store of ${MESSAGES.toLocaleString('en-US')} messages over ${DAYS} days (${(dbBytes / 1e9).toFixed(2)} GB at the end), ${new Date().toISOString()}\n`);
+  out.write(`\nMonitor search benchmark: ${name} store of ${r.messages.toLocaleString('en-US')} messages over ${DAYS} days (${(r.dbBytes / 1e9).toFixed(2)} GB), ${new Date().toISOString()}\n`);
   out.write(
-    `fill: ${reuse ? 'reused' : `${filled.seconds.toFixed(1)} s through store.insert (${Math.round(MESSAGES / filled.seconds).toLocaleString('en-US')} durable inserts/s, ${IN_FLIGHT} in flight)`}; ` +
-      `PRAGMA optimize (sampled) ${prepareMs.optimize} ms; covering indexes + optimize ${prepareMs['optimize + covering indexes']} ms\n`,
+    `fill: ${r.fillSeconds === null ? 'reused' : `${r.fillSeconds} s through store.insert (${r.insertsPerSecond!.toLocaleString('en-US')} durable inserts/s, ${IN_FLIGHT} in flight)`}` +
+      (r.statsMs === null ? '; statistics sampled by the store at open' : `; ANALYZE ${r.statsMs} ms`) +
+      '\n',
   );
   out.write([fmt(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...lines.map(fmt)].join('\n') + '\n');
-  out.write(`overview snapshot: first (with the hour's backfill) ${backfillMs.toFixed(1)} ms; steady tick median ${percentileOf(ticks, 0.5).toFixed(1)} ms, max ${Math.max(...ticks).toFixed(1)} ms\n`);
-  out.write(
+  out.write(`overview snapshot: first (with the hour's backfill) ${r.overview.backfillMs} ms; steady tick median ${r.overview.tickMedianMs} ms, max ${r.overview.tickMaxMs} ms\n`);
+}
+
+async function main(): Promise<void> {
+  const results: Result[] = [];
+  for (const backend of BACKENDS) {
+    if (backend !== 'sqlite' && backend !== 'postgres') throw new Error(`BENCH_BACKENDS: unknown backend ${String(backend)} (sqlite, postgres)`);
+    const subject = backend === 'sqlite' ? await openSqlite() : await openPostgres();
+    try {
+      const r = await measure(subject);
+      print(r);
+      results.push(r);
+    } finally {
+      await subject.close();
+    }
+  }
+  process.stdout.write(
     JSON.stringify({
       bench: 'monitor-search',
       messages: MESSAGES,
-      dbBytes,
-      fillSeconds: reuse ? null : Number(filled.seconds.toFixed(1)),
-      prepareMs,
-      rows,
-      overview: { backfillMs: Number(backfillMs.toFixed(1)), tickMedianMs: Number(percentileOf(ticks, 0.5).toFixed(1)), tickMaxMs: Number(Math.max(...ticks).toFixed(1)) },
-      overBudgetAsIs: rows.filter((r) => r.overBudgetAsIs).map((r) => r.query),
-      overBudgetProposed: rows.filter((r) => r.overBudgetProposed).map((r) => r.query),
+      budgetMs: BUDGET_MS,
+      backends: results,
+      overBudget: results.flatMap((r) => r.overBudget.map((q) => `${r.backend}: ${q}`)),
     }) + '\n',
   );
 }

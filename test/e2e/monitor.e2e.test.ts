@@ -116,10 +116,10 @@ describe('monitor UI in Chromium', () => {
     }
     const lifecycle = (await page.locator('[data-testid=lifecycle]').textContent()) ?? '';
     expect(lifecycle).toContain('Received on hl7-intake');
-    // No queue is configured: the operations are there, disabled, and say why.
+    // The queue is wired: an operator's operations are enabled.
     const ops = page.locator('[data-testid=operations]');
-    expect(await ops.locator('button', { hasText: 'Replay' }).first().isDisabled()).toBe(true);
-    expect(await ops.textContent()).toContain('require the queue');
+    expect(await ops.locator('button', { hasText: 'Replay' }).first().isDisabled()).toBe(false);
+    expect(await ops.textContent()).not.toContain('require the queue');
 
     const shot = join(tmpdir(), `monitor-e2e-detail-${Date.now()}.png`);
     await page.screenshot({ path: shot, fullPage: true });
@@ -135,7 +135,9 @@ describe('monitor UI in Chromium', () => {
     await page.locator('[data-testid=body-hidden]').waitFor();
     expect(await page.locator('[data-testid=parsed-tree]').count()).toBe(0);
     expect(await page.locator('[data-testid=raw-body]').count()).toBe(0);
-    expect(await page.locator('[data-testid=operations]').count()).toBe(0);
+    // A viewer sees the operations disabled, with the reason.
+    expect(await page.locator('[data-testid=operations] button').first().isDisabled()).toBe(true);
+    expect(await page.locator('[data-testid=operations]').textContent()).toContain('Only operators');
     const html = await page.content();
     expect(html).toContain('E2E-CTL-2');
     expect(html).not.toContain('CANARYSURNAME');

@@ -73,7 +73,7 @@ describe('monitor pages, session cookie, message detail and operations on the bu
     const cookie = setCookie.split(';')[0]!;
 
     const me = (await (await fetch(`${hub.url}/api/v1/monitor/me`, { headers: { cookie } })).json()) as MonitorMe;
-    expect(me).toMatchObject({ username: 'olga', role: 'operator', canSeeBodies: true, canOperate: true, features: { operations: false, queues: false } });
+    expect(me).toMatchObject({ username: 'olga', role: 'operator', canSeeBodies: true, canOperate: true, features: { operations: true, queues: true } });
     expect((await fetch(`${hub.url}/api/v1/messages?limit=1`, { headers: { cookie } })).status).toBe(200);
 
     const out = await fetch(`${hub.url}/monitor/session`, { method: 'DELETE', headers: { cookie } });
@@ -106,7 +106,7 @@ describe('monitor pages, session cookie, message detail and operations on the bu
     expect(pid.fields.find((f) => f.ref === 'PID-5')!.reps[0]).toEqual(['CANARYSURNAME', 'CANARYGIVEN']);
     expect(d.lifecycle[0]).toMatchObject({ kind: 'received', title: 'Received on hl7-intake' });
     expect(d.lifecycle.map((e) => e.kind)).toContain('status');
-    expect(d.operations).toEqual({ available: false, allowed: true, reason: expect.stringContaining('require the queue') });
+    expect(d.operations).toEqual({ available: true, allowed: true, reason: null });
 
     const audit = (await (await fetch(`${hub.url}/api/v1/audit?action=message.view-body&actor=olga`, { headers: auth(admin) })).json()) as { items: { target: string }[] };
     expect(audit.items.map((e) => e.target)).toContain(messageId);
@@ -129,22 +129,22 @@ describe('monitor pages, session cookie, message detail and operations on the bu
     expect((await fetch(`${hub.url}/api/v1/monitor/messages/no-such-id`, { headers: auth(viewer) })).status).toBe(404);
   });
 
-  test('replay and discard: viewers are refused, operators are told the queue is missing, nothing is audited as done', async () => {
+  test('replay and discard: viewers are refused; a message that is no dead letter cannot be replayed or discarded (409 NOT_FOUND), audited as failed', async () => {
     const replay = (token: string, body: unknown) =>
       fetch(`${hub.url}/api/v1/monitor/messages/${messageId}/replay`, { method: 'POST', headers: { ...auth(token), ...json }, body: JSON.stringify(body) });
     expect((await replay(viewer, { reason: 'testing' })).status).toBe(403);
     const res = await replay(operator, { reason: 'LIS was down' });
-    expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ code: 'NO_QUEUE' });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ code: 'NOT_FOUND' });
     const discard = await fetch(`${hub.url}/api/v1/monitor/messages/${messageId}/discard`, { method: 'POST', headers: { ...auth(operator), ...json }, body: JSON.stringify({ reason: 'duplicate' }) });
-    expect(discard.status).toBe(503);
+    expect(discard.status).toBe(409);
 
     const dry = await fetch(`${hub.url}/api/v1/monitor/replay`, { method: 'POST', headers: { ...auth(operator), ...json }, body: JSON.stringify({ filter: { controlId: 'API-DETAIL-1' }, dryRun: true }) });
-    expect(await dry.json()).toEqual({ count: 1, limit: 1000 });
+    expect(await dry.json()).toEqual({ count: 1, limit: null });
     const unfiltered = await fetch(`${hub.url}/api/v1/monitor/replay`, { method: 'POST', headers: { ...auth(operator), ...json }, body: JSON.stringify({ filter: {}, dryRun: true }) });
     expect(unfiltered.status).toBe(400);
 
-    const audit = (await (await fetch(`${hub.url}/api/v1/audit?actor=olga&action=message.replay`, { headers: auth(admin) })).json()) as { items: unknown[] };
-    expect(audit.items).toHaveLength(0);
+    const audit = (await (await fetch(`${hub.url}/api/v1/audit?actor=olga&action=message.replay`, { headers: auth(admin) })).json()) as { items: { detail: { outcome: string } }[] };
+    expect(audit.items.map((e) => e.detail.outcome)).toEqual(['failed']);
   });
 });

@@ -116,8 +116,13 @@ export async function startFakeFhirServer(options: FakeFhirOptions): Promise<Fak
     const json = (): Record<string, unknown> => JSON.parse(body) as Record<string, unknown>;
 
     if (req.method === 'POST' && parts.length === 2 && parts[1] === '_search') {
-      const identifier = new URLSearchParams(body).get('identifier');
-      const matches = identifier ? byIdentifier(type, identifier) : [...bucket(type).values()];
+      const form = new URLSearchParams(body);
+      const identifier = form.get('identifier');
+      const patient = form.get('patient');
+      const status = form.get('status');
+      const matches = (identifier ? byIdentifier(type, identifier) : [...bucket(type).values()])
+        .filter((r) => patient === null || (r.patient as { reference?: string } | undefined)?.reference === patient)
+        .filter((r) => status === null || r.status === status);
       return send(res, 200, { resourceType: 'Bundle', type: 'searchset', total: matches.length, entry: matches.map((r) => ({ fullUrl: `${url.origin}/fhir/${type}/${r.id}`, resource: r, search: { mode: 'match' } })) });
     }
     if (req.method === 'GET' && parts.length === 1) {

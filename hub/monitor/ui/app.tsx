@@ -1,18 +1,20 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { MonitorMe, MonitorSnapshot } from '../protocol';
+import { Alerts } from './alerts';
 import { getJson, logout, Unauthorized } from './api';
 import { Detail } from './detail';
 import { Login } from './login';
 import { Messages } from './messages';
 import { Overview } from './overview';
 
-type Route = { page: 'overview' } | { page: 'messages'; query: string } | { page: 'detail'; id: string };
+type Route = { page: 'overview' } | { page: 'alerts' } | { page: 'messages'; query: string } | { page: 'detail'; id: string };
 type Live = 'connecting' | 'live' | 'stale' | 'offline';
 
 function routeOf(hash: string): Route {
   const h = hash.replace(/^#\/?/, '');
   const detail = /^messages\/([\w-]+)$/.exec(h);
   if (detail) return { page: 'detail', id: detail[1]! };
+  if (h === 'alerts') return { page: 'alerts' };
   if (h === 'messages' || h.startsWith('messages?')) return { page: 'messages', query: h.slice('messages?'.length) };
   return { page: 'overview' };
 }
@@ -130,8 +132,11 @@ export function App() {
           <a href="#/" class={route.page === 'overview' ? 'on' : ''}>
             Overview
           </a>
-          <a href="#/messages" class={route.page !== 'overview' ? 'on' : ''}>
+          <a href="#/messages" class={route.page === 'messages' || route.page === 'detail' ? 'on' : ''}>
             Messages
+          </a>
+          <a href="#/alerts" class={route.page === 'alerts' ? 'on' : ''}>
+            Alerts
           </a>
         </nav>
         <span class={`live ${liveState}`} data-testid="live" data-state={liveState} title={snap ? `snapshot ${snap.seq} at ${snap.at}` : ''}>
@@ -147,6 +152,7 @@ export function App() {
       <main>
         {route.page === 'overview' && <Overview snap={snap} now={now} onEndpoint={(name) => go(`#/messages?endpoint=${encodeURIComponent(name)}`)} />}
         {route.page === 'messages' && <Messages me={me} query={route.query} endpoints={snap?.endpoints.map((e) => e.name) ?? []} onOpen={(id) => go(`#/messages/${id}`)} />}
+        {route.page === 'alerts' && <Alerts now={now} />}
         {route.page === 'detail' && <Detail id={route.id} me={me} onBack={() => (previous.current === 'messages' ? history.back() : go('#/messages'))} />}
       </main>
     </div>

@@ -224,7 +224,14 @@ function Queues({ queues }: { queues: QueueSnapshot[] }) {
           <tbody>
             {queues.map((q) => (
               <tr key={q.queue} data-testid="queue-row">
-                <td>{q.queue}</td>
+                <td>
+                  {q.queue}{' '}
+                  {q.waitingFor && q.waitingFor.length > 0 && (
+                    <span class="pill warn" data-testid="queue-waiting" title={`set ${q.waitingFor.join(', ')} and restart the hub`}>
+                      waiting for configuration
+                    </span>
+                  )}
+                </td>
                 <td>{q.backend}</td>
                 <td class="n">{num(q.ready)}</td>
                 <td class="n">{num(q.delayed)}</td>

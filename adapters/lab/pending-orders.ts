@@ -1,0 +1,215 @@
+import type { AstmHostQuery, AstmOrderInput } from '../astm';
+import { get, segmentGet } from '../hl7';
+import type { Hl7Message, Hl7Segment } from '../hl7';
+import type { Logger } from '../shared/logger';
+import { silentLogger } from '../shared/logger';
+import type { MessageStore } from '../store';
+
+/** An order the analyzers may ask for: what astm-out sends, plus where it came from. */
+export interface PendingOrder extends AstmOrderInput {
+  /** The EMR's test codes as ordered (OBR-4), before mapping to instrument codes. */
+  orderedCodes: string[];
+  /** ORC-2 / OBR-2 placer order number. */
+  placerOrder?: string;
+}
+
+export interface OrdersFromHl7 {
+  /** New or changed orders, one per specimen. */
+  orders: PendingOrder[];
+  /** Specimen ids whose orders the EMR cancelled (ORC-1 CA, DC, OC). */
+  cancelled: string[];
+}
+
+export interface OrderMappingOptions {
+  /** EMR test code (or LOINC) → instrument test code; a code without an entry is sent as it is. */
+  tests?: Record<string, string>;
+}
+
+/** HL7 table 0119 order controls that withdraw an order. */
+const CANCEL_CONTROLS = new Set(['CA', 'DC', 'OC', 'CR']);
+
+/**
+ * Orders of an ORM^O01 or OML^O21 (v2.3–2.5.1), grouped by specimen: the
+ * specimen id is SPM-2 (OML), else OBR-3 (filler / accession number), else
+ * OBR-2 / ORC-2 (placer). Patient data (PID-3 MRN typed MR, name, birth
+ * date, sex) go to the instrument's P record, as the analyzer shows them.
+ * @param m - parsed order message
+ * @param options - code mapping to instrument test codes
+ */
+export function ordersFromHl7(m: Hl7Message, options: OrderMappingOptions = {}): OrdersFromHl7 {
+  const out: OrdersFromHl7 = { orders: [], cancelled: [] };
+  const bySpecimen = new Map<string, PendingOrder>();
+  let pid: Hl7Segment | undefined;
+  let orc: Hl7Segment | undefined;
+  let last: Hl7Segment | undefined;
+
+  const at = (seg: Hl7Segment | undefined, path: string): string => (seg ? (segmentGet(m, seg, path) ?? '') : '');
+  const patient = (): PendingOrder['patient'] => {
+    if (!pid) return undefined;
+    const reps = (pid.fields[3] ?? '').split(m.delimiters.repetition).length;
+    let id = '';
+    for (let r = 1; r <= reps && !id; r++) if (at(pid, `3[${r}].5`) === 'MR') id = at(pid, `3[${r}].1`);
+    id ||= at(pid, '3.1');
+    const family = at(pid, '5.1');
+    const given = at(pid, '5.2');
+    return {
+      ...(id ? { id } : {}),
+      ...(family ? { name: { family, ...(given ? { given } : {}) } } : {}),
+      ...(at(pid, '7') ? { birthDate: at(pid, '7').slice(0, 8) } : {}),
+      ...(at(pid, '8') ? { sex: at(pid, '8') } : {}),
+    };
+  };
+  const place = (obr: Hl7Segment, spm: Hl7Segment | undefined): void => {
+    const control = (at(orc, '1') || 'NW').toUpperCase();
+    const specimenId = [at(spm, '2.2.1'), at(spm, '2.1.1'), at(obr, '3.1'), at(orc, '3.1'), at(obr, '2.1'), at(orc, '2.1')].find((s) => s !== '' && s !== '""');
+    if (!specimenId) return;
+    if (CANCEL_CONTROLS.has(control)) {
+      if (!out.cancelled.includes(specimenId)) out.cancelled.push(specimenId);
+      return;
+    }
+    const code = at(obr, '4.1');
+    const alt = at(obr, '4.4');
+    const instrumentCode = options.tests?.[code] ?? (alt ? options.tests?.[alt] : undefined) ?? code;
+    let order = bySpecimen.get(specimenId);
+    if (!order) {
+      const priority = (at(obr, '27.6') || at(orc, '7.6') || at(obr, '5')).toUpperCase();
+      const p = patient();
+      order = {
+        specimenId,
+        tests: [],
+        orderedCodes: [],
+        priority: priority === 'S' || priority === 'A' ? priority : 'R',
+        ...(at(obr, '7') ? { collectedAt: at(obr, '7').slice(0, 14) } : {}),
+        ...(at(obr, '2.1') || at(orc, '2.1') ? { placerOrder: at(obr, '2.1') || at(orc, '2.1') } : {}),
+        ...(p ? { patient: p } : {}),
+      };
+      bySpecimen.set(specimenId, order);
+      out.orders.push(order);
+    }
+    if (code && !order.orderedCodes.includes(code)) order.orderedCodes.push(code);
+    if (instrumentCode && !order.tests.includes(instrumentCode)) (order.tests as string[]).push(instrumentCode);
+  };
+
+  // The specimen (SPM) of an OML order follows its OBR, so an OBR is placed when the next group starts.
+  let pendingSpm: Hl7Segment | undefined;
+  const flush = (): void => {
+    if (last) place(last, pendingSpm);
+    last = undefined;
+    pendingSpm = undefined;
+  };
+  for (const seg of m.segments) {
+    const id = seg.fields[0];
+    if (id === 'PID') {
+      flush();
+      pid = seg;
+    } else if (id === 'ORC') {
+      flush();
+      orc = seg;
+    } else if (id === 'OBR') {
+      flush();
+      last = seg;
+    } else if (id === 'SPM' && last) {
+      pendingSpm ??= seg;
+    }
+  }
+  flush();
+  return out;
+}
+
+export const PENDING_ORDERS_ENDPOINT = 'pending-orders';
+const ORDER_TYPE = 'ORDER';
+const CANCEL_TYPE = 'ORDER^CA';
+
+export interface PendingOrderStoreDeps {
+  logger?: Logger;
+}
+
+/**
+ * Pending orders kept in the hub's message store, one record per specimen
+ * and change (endpoint `pending-orders`, control id = specimen id, body =
+ * the order, encrypted like every body; the MRN only as the store's patient
+ * key). The newest record of a specimen wins, so a cancellation or a changed
+ * order simply supersedes the earlier one, and the store's index on control
+ * ids makes the host-query lookup one indexed read per specimen. Records are
+ * kept as `queued` (never pruned while pending).
+ */
+export class PendingOrderStore {
+  private readonly logger: Logger;
+
+  /**
+   * @param store - the hub's message store
+   * @param deps - logger
+   */
+  constructor(
+    private readonly store: MessageStore,
+    deps: PendingOrderStoreDeps = {},
+  ) {
+    this.logger = deps.logger ?? silentLogger;
+  }
+
+  /**
+   * Keep orders and cancellations; resolves once durable.
+   * @param change - orders and cancelled specimen ids
+   * @param source - the hub message id of the order message, for tracing
+   */
+  async save(change: OrdersFromHl7, source?: { hubMessageId?: string; flowId?: string | null; nodeId?: string | null }): Promise<number> {
+    const writes = [
+      ...change.orders.map((o) => ({ specimenId: o.specimenId, type: ORDER_TYPE, patientId: o.patient?.id ?? null, body: JSON.stringify(o), status: 'queued' as const })),
+      ...change.cancelled.map((s) => ({ specimenId: s, type: CANCEL_TYPE, patientId: null, body: JSON.stringify({ specimenId: s, cancelled: true }), status: 'filtered' as const })),
+    ];
+    await Promise.all(
+      writes.map((w) =>
+        this.store.insert({
+          direction: 'inbound',
+          endpoint: PENDING_ORDERS_ENDPOINT,
+          controlId: w.specimenId,
+          messageType: w.type,
+          patientId: w.patientId,
+          status: w.status,
+          contentType: 'application/json',
+          parentId: source?.hubMessageId ?? null,
+          flowId: source?.flowId ?? null,
+          nodeId: source?.nodeId ?? null,
+          body: w.body,
+        }),
+      ),
+    );
+    this.logger.debug('pending orders saved', { orders: change.orders.length, cancelled: change.cancelled.length });
+    return writes.length;
+  }
+
+  /**
+   * The pending order of each specimen, in the order asked; specimens with
+   * none (never ordered, or cancelled) are left out.
+   * @param specimenIds - from a host query
+   */
+  async lookup(specimenIds: readonly string[]): Promise<PendingOrder[]> {
+    const found: PendingOrder[] = [];
+    for (const specimenId of specimenIds) {
+      const page = await this.store.search({ endpoint: PENDING_ORDERS_ENDPOINT, controlId: specimenId, limit: 1 });
+      const newest = page.items[0];
+      if (!newest || newest.messageType !== ORDER_TYPE) continue;
+      const record = await this.store.get(newest.id, { includeBody: true });
+      if (!record?.body) continue;
+      found.push(JSON.parse(record.body.toString('utf8')) as PendingOrder);
+    }
+    return found;
+  }
+
+  /**
+   * Orders for a host query: its specimens, each answered with the tests the
+   * query asks for when it names some (a query for `ALL` gets every test).
+   * @param query - astm-in's parsed query
+   */
+  async answer(query: Pick<AstmHostQuery, 'specimenIds' | 'testIds' | 'allTests'>): Promise<PendingOrder[]> {
+    const orders = await this.lookup(query.specimenIds);
+    if (query.allTests || query.testIds.length === 0) return orders;
+    return orders.map((o) => ({ ...o, tests: o.tests.filter((t) => query.testIds.includes(t)) })).filter((o) => o.tests.length > 0);
+  }
+}
+
+/** The message type of an order message (`ORM^O01`, `OML^O21`), or undefined. */
+export function orderMessageType(m: Hl7Message): string | undefined {
+  const t = [get(m, 'MSH-9.1'), get(m, 'MSH-9.2')].join('^');
+  return t === 'ORM^O01' || t === 'OML^O21' ? t : undefined;
+}

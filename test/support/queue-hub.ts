@@ -1,0 +1,193 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MessageQueue } from '../../adapters/queue';
+import { BodyCipher } from '../../adapters/store';
+import { login, startHubProcess, tempDataDir } from './hub-process';
+import type { HubProcess } from './hub-process';
+
+/**
+ * Shared pieces of the hub-process queue tests: flows handed to a hub,
+ * a loopback server that records which hub message ids were delivered, and
+ * the crash run (queue-in → http request to the recorder; kill -9 mid-run;
+ * restart; every message delivered) each backend's test file runs.
+ */
+
+export type FlowNode = { id: string; type: string } & Record<string, unknown>;
+export const auth = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+/** Polls `condition` until it holds; fails naming `what` (and the hub's output, when given) after `timeoutMs`. */
+export async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, hub?: HubProcess): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${hub ? `\n--- hub output ---\n${hub.output().slice(-4000)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Replaces the running flows through Node-RED's admin API (a full deploy). */
+export async function deployFlows(url: string, token: string, flows: FlowNode[]): Promise<void> {
+  const res = await fetch(`${url}/flows`, { method: 'POST', headers: { ...auth(token), 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flows) });
+  if (res.status !== 204 && res.status !== 200) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
+}
+
+/** A flows dir holding `flows`: the hub seeds them on its first start, and a restart runs the same flows. */
+export function flowsDir(flows: FlowNode[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hub-flows-'));
+  writeFileSync(join(dir, 'flows.json'), JSON.stringify(flows));
+  return dir;
+}
+
+/** Records the `x-hub-id` header of every POST; answers 200. */
+export class DeliveryRecorder {
+  readonly deliveries: string[] = [];
+  readonly distinct = new Set<string>();
+  private server: Server | null = null;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const id = req.headers['x-hub-id'];
+      req.resume();
+      req.on('end', () => {
+        if (typeof id === 'string') {
+          this.deliveries.push(id);
+          this.distinct.add(id);
+        }
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      });
+    });
+    this.server.keepAliveTimeout = 60_000;
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/deliveries`;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server!.close(r));
+  }
+}
+
+/** Store keys the test and the hub share, so the test can seal queue bodies the hub opens. */
+export function sharedStoreKeys(): { env: Record<string, string>; cipher: BodyCipher } {
+  const key = randomBytes(32);
+  return { env: { HUB_STORE_KEYS: `k1:${key.toString('base64')}` }, cipher: new BodyCipher({ k1: key }, 'k1') };
+}
+
+export interface CrashRunOptions {
+  /** Queue name; also listed in HUB_QUEUE_POLICIES so the hub serves it before any node declares it. */
+  queue: string;
+  /** Backend settings for the hub (HUB_QUEUE_URL, HUB_QUEUE_PREFIX, …) besides the store keys. */
+  env: Record<string, string>;
+  /** Opens the test's own adapter on the same backend and keys (closed before the hub starts when `exclusive`). */
+  open: (cipher: BodyCipher, dataDir: string) => Promise<MessageQueue>;
+  /** The embedded queue file belongs to one process: the test's adapter must be closed while the hub runs. */
+  exclusive: boolean;
+  messages?: number;
+  killAfter?: number;
+}
+
+export interface CrashRunResult {
+  enqueued: string[];
+  deliveredBeforeKill: number;
+  deliveries: number;
+  distinct: Set<string>;
+  killSignal: NodeJS.Signals | null;
+}
+
+const ADMIN_PASSWORD = 'queue-crash-admin-password';
+
+/**
+ * 10,000 messages waiting on `queue`; a hub whose flow is queue-in → change
+ * (x-hub-id header from msg.hubMessageId) → http request to the recorder;
+ * kill -9 once at least `killAfter` were delivered; a second hub on the same
+ * data dir and backend; waits until every message was delivered and the
+ * queue is empty.
+ */
+export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
+  const total = o.messages ?? 10_000;
+  const killAfter = o.killAfter ?? 2000;
+  const recorder = new DeliveryRecorder();
+  await recorder.start();
+  const { env: keyEnv, cipher } = sharedStoreKeys();
+  const dataDir = tempDataDir();
+  mkdirSync(join(dataDir, 'queue'), { recursive: true });
+  const flows: FlowNode[] = [
+    { id: 'crash-tab', type: 'tab', label: 'queue crash' },
+    { id: 'crash-in', z: 'crash-tab', type: 'queue-in', name: '', queue: o.queue, concurrency: '16', timeout: '', drain: '', wires: [['crash-hdr'], []] },
+    {
+      id: 'crash-hdr',
+      z: 'crash-tab',
+      type: 'change',
+      name: '',
+      rules: [
+        { t: 'set', p: 'headers', pt: 'msg', to: '{"content-type":"text/plain"}', tot: 'json' },
+        { t: 'set', p: 'headers["x-hub-id"]', pt: 'msg', to: 'hubMessageId', tot: 'msg' },
+      ],
+      wires: [['crash-post']],
+    },
+    { id: 'crash-post', z: 'crash-tab', type: 'http request', name: '', method: 'POST', ret: 'txt', paytoqs: 'ignore', url: '${QH_RECORDER_URL}', tls: '', persist: true, proxy: '', insecureHTTPParser: false, authType: '', senderr: false, headers: [], wires: [[]] },
+  ];
+  const env = {
+    ...o.env,
+    ...keyEnv,
+    HUB_DATA_DIR: dataDir,
+    HUB_FLOWS_DIR: flowsDir(flows),
+    HUB_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    HUB_LOG_LEVEL: 'warn',
+    // A short lease: what the killed hub held comes back within seconds (SQS visibility, embedded lease).
+    HUB_QUEUE_POLICIES: JSON.stringify({ [o.queue]: { leaseMs: 3000, prefetch: 64, concurrency: 16 } }),
+    QH_RECORDER_URL: recorder.url,
+  };
+
+  let hub: HubProcess | undefined;
+  const queue = await o.open(cipher, dataDir);
+  let queueOpen = true;
+  try {
+    await queue.declareQueue(o.queue);
+    const enqueued: string[] = [];
+    const batch = 200;
+    for (let i = 0; i < total; i += batch) {
+      const ids = Array.from({ length: Math.min(batch, total - i) }, (_, j) => `crash-${String(i + j).padStart(5, '0')}`);
+      await Promise.all(ids.map((id) => queue.enqueue(o.queue, { id, body: `synthetic body ${id}`, headers: { 'hub-payload': 'string' } })));
+      enqueued.push(...ids);
+    }
+    if (o.exclusive) {
+      await queue.close();
+      queueOpen = false;
+    }
+
+    hub = await startHubProcess(env, 30_000);
+    await waitUntil(`${killAfter} deliveries before the kill`, () => recorder.distinct.size >= killAfter, 60_000, hub);
+    hub.proc.kill('SIGKILL');
+    const { signal } = await hub.exited;
+    const deliveredBeforeKill = recorder.distinct.size;
+
+    hub = await startHubProcess(env, 30_000);
+    const admin = await login(hub.url, 'admin', ADMIN_PASSWORD);
+    await waitUntil(`all ${total} messages delivered after the restart (now ${recorder.distinct.size})`, () => recorder.distinct.size >= total, 90_000, hub);
+    const h = hub;
+    await waitUntil('the queue to be empty', async () => {
+      const res = await fetch(`${h.url}/api/v1/queues`, { headers: auth(admin) });
+      if (res.status !== 200) return false;
+      const stats = ((await res.json()) as { items: { queue: string; ready: number; delayed: number; inFlight: number; dead: number }[] }).items.find((s) => s.queue === o.queue);
+      return stats !== undefined && stats.ready + stats.delayed + stats.inFlight + stats.dead === 0;
+    }, 30_000, hub);
+    return { enqueued, deliveredBeforeKill, deliveries: recorder.deliveries.length, distinct: new Set(recorder.distinct), killSignal: signal };
+  } finally {
+    await hub?.stop().catch(() => undefined);
+    // Broker objects are removed; the embedded queue file goes with the data dir.
+    if (queueOpen) {
+      await queue.deleteQueue(o.queue).catch(() => undefined);
+      await queue.close().catch(() => undefined);
+    }
+    await recorder.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

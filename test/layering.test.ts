@@ -40,9 +40,14 @@ test('no console logging in adapters/ or nodes/', () => {
   expect(offenders.map((f) => relative(ROOT, f))).toEqual([]);
 });
 
-test('every node folder is registered in package.json and has its editor files', () => {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string> } };
-  const folders = readdirSync(join(ROOT, 'nodes')).filter((n) => n !== 'shared' && statSync(join(ROOT, 'nodes', n)).isDirectory());
+test('every node folder is registered in package.json (as a node or an editor plugin) and has its editor files', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { 'node-red': { nodes: Record<string, string>; plugins?: Record<string, string> } };
+  const plugins = pkg['node-red'].plugins ?? {};
+  for (const [name, file] of Object.entries(plugins)) {
+    expect(file).toBe(`dist/nodes/${name}/${name}.js`);
+    expect(statSync(join(ROOT, 'nodes', name, `${name}.html`)).isFile()).toBe(true);
+  }
+  const folders = readdirSync(join(ROOT, 'nodes')).filter((n) => n !== 'shared' && !(n in plugins) && statSync(join(ROOT, 'nodes', n)).isDirectory());
   expect(Object.keys(pkg['node-red'].nodes).sort()).toEqual(folders.sort());
   for (const type of folders) {
     expect(pkg['node-red'].nodes[type]).toBe(`dist/nodes/${type}/${type}.js`);

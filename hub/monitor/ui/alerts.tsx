@@ -92,7 +92,7 @@ export function Alerts({ now }: { now: number }) {
         ) : (
           <ul class="timeline alert-history">
             {view.history.map((h, i) => (
-              <li key={`${h.at}-${i}`} class={h.kind === 'fired' ? 'error' : 'status'} data-testid="alert-history" data-kind={h.kind}>
+              <li key={`${h.at}-${i}`} class={h.kind} data-testid="alert-history" data-kind={h.kind}>
                 <span class="mono">{time(h.at)}</span>
                 <span>
                   <span class={`pill ${h.kind === 'fired' ? 'bad' : 'ok'}`}>{h.kind}</span> <strong>{h.rule}</strong> {h.text ?? ''}

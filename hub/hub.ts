@@ -75,7 +75,6 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
   });
   const health = new HealthRegistry();
   health.register('store', () => store.ping());
-  const { registry, metrics } = createMetrics(store);
   const publicRoutes = new PublicRouteRegistry();
   let queue;
   try {
@@ -87,7 +86,7 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
       defaultPolicy: config.queueDefaultPolicy,
       prefix: config.queuePrefix ?? undefined,
       encryptBrokerBodies: config.queueEncryptBodies,
-    });
+    }, { logger });
   } catch (err) {
     await store.close();
     throw err;
@@ -95,6 +94,7 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
   health.register('queue', () => queue.ping());
   // Configured queues are served from the start; queue nodes add theirs as flows start.
   const queueDirectory = new QueueDirectory(Object.keys(config.queuePolicies));
+  const { registry, metrics } = createMetrics(store, { queue, queues: queueStatusProvider(queue, queueDirectory), endpoints: nodeRedEndpointSource(() => RED.nodes) });
   // Created before flows load so hub-alert nodes can subscribe; it reads the endpoints only once started (after RED.start()).
   const alerts = createHubAlerts(config, { store, logger, queue, endpoints: nodeRedEndpointSource(() => RED.nodes), queueNames: () => queueDirectory.names() });
   setHubServices({ store, logger, health, metrics, publicRoutes, queue, queueDirectory, alerts });
@@ -165,7 +165,7 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
     nodeRedSettings({
       userDir,
       flowFile: FLOW_FILE,
-      nodesDir: join(ROOT, 'dist', 'nodes'),
+      nodesDir: join(ROOT, 'dist', 'palette'),
       credentialSecret: secrets.credentialSecret,
       httpNodeRoot: config.httpNodeRoot,
       sessionTtlSeconds: config.sessionTtlMinutes * 60,

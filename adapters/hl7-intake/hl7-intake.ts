@@ -11,6 +11,8 @@ import {
 } from '../hl7';
 import type { AckCode, AckError, Hl7Batch, Hl7Message, Hl7ParseOptions } from '../hl7';
 import { errorCode } from '../shared/errors';
+import { noopMetrics } from '../shared/hub-metrics';
+import type { HubMetrics, MessageOutcome } from '../shared/hub-metrics';
 import type { Logger, LogMeta } from '../shared/logger';
 import { silentLogger } from '../shared/logger';
 import { summarizeError } from '../shared/redact';
@@ -48,6 +50,7 @@ const CONTENT_TYPE = 'application/hl7-v2';
  * MSH-2 hides nothing and is read unambiguously, so it is accepted.
  */
 const STRICT: Hl7ParseOptions = { strict: true, tolerate: ['DOUBLED_ESCAPE_CHAR'] };
+const MESSAGE_TYPE_LABEL = /^[A-Z0-9]{3}\^[A-Z0-9]{3}$/;
 const SHUTDOWN_TEXT = 'the listener closed before the message was answered';
 
 /** The answer decided for one message, before it is given its original or enhanced form. */
@@ -69,6 +72,8 @@ interface InFlight {
   /** Consumers that have not completed yet. */
   remaining: number;
   statusSettled: boolean;
+  /** When it was handed to the consumers, for the processing-time metric. */
+  dispatchedAt: number;
   ticket: DuplicateTicket;
   timer: TimerHandle | undefined;
   release: () => void;
@@ -115,6 +120,7 @@ export class Hl7Intake {
   private readonly store: MessageStore;
   private readonly clock: Clock;
   private readonly logger: Logger;
+  private readonly metrics: HubMetrics;
   private readonly acks: AckWriter;
   private readonly duplicates: DuplicateIndex;
   private readonly consumers = new Set<IntakeConsumer>();
@@ -126,7 +132,7 @@ export class Hl7Intake {
 
   /**
    * @param options - see {@link Hl7IntakeOptions}
-   * @param deps - store, clock, logger
+   * @param deps - store, clock, logger, metrics
    */
   constructor(
     private readonly options: Hl7IntakeOptions,
@@ -136,6 +142,7 @@ export class Hl7Intake {
     this.store = deps.store;
     this.clock = deps.clock ?? realClock;
     this.logger = deps.logger ?? silentLogger;
+    this.metrics = deps.metrics ?? noopMetrics;
     this.ackMode = options.ackMode ?? 'after-commit';
     this.timeoutMs = options.processingTimeoutMs ?? PROCESSING_TIMEOUT_MS;
     this.acks = new AckWriter({ defaultCharset: options.defaultCharset, now: () => this.clock.now() });
@@ -169,6 +176,13 @@ export class Hl7Intake {
    * @param connection - where it came from
    */
   readonly handle = async (payload: Buffer, connection: IntakeConnection): Promise<Buffer | undefined> => {
+    const started = this.clock.now();
+    const response = await this.answer(payload, connection);
+    if (response) this.metrics.ackLatency(this.options.endpoint, Math.max(0, this.clock.now() - started) / 1000);
+    return response;
+  };
+
+  private async answer(payload: Buffer, connection: IntakeConnection): Promise<Buffer | undefined> {
     try {
       if (this.closing) return this.internalError(payload, connection, 'closing');
       let text: string;
@@ -200,7 +214,7 @@ export class Hl7Intake {
       this.logger.error('hl7 intake internal error', { ...this.peer(connection), bytes: payload.length, ...summarizeError(err) });
       return this.internalError(payload, connection, 'internal');
     }
-  };
+  }
 
   /**
    * Manual mode: answer the sender of a message still in flight.
@@ -280,9 +294,11 @@ export class Hl7Intake {
       record = await this.store.insert(this.newRecord(unit, { status: 'processing' }));
     } catch (err) {
       ticket.reject();
+      this.count('errored', unit.info.messageType);
       this.logger.error('hl7 intake could not store message; answering AE', this.meta(unit, connection, { ack: 'AE', ...summarizeError(err) }));
       return this.encodeFor(unit, { code: 'AE', errors: [storeError()] });
     }
+    this.count('received', unit.info.messageType);
     ticket.bind(record.id);
     const decision = await this.dispatch(record.id, unit, connection, ticket);
     const response = this.encodeFor(unit, decision);
@@ -327,6 +343,7 @@ export class Hl7Intake {
       envelope.errorCode = 'NO_CONSUMER';
       envelope.errorText = 'no mllp-in node was receiving from this listener';
       await this.store.insert(envelope).catch(() => undefined);
+      for (const unit of units) this.count('errored', unit.info.messageType);
       this.logger.warn('hl7 intake has no consumer; answering AE', batchMeta);
       return this.batchResponse(batch, units, units.map(() => ({ code: 'AE', errors: [{ code: 207, text: 'no receiver is active' }] })));
     }
@@ -346,13 +363,16 @@ export class Hl7Intake {
       for (const t of tickets) t.reject();
       // The sender resends the whole batch; records that did make it are marked so they are not mistaken for live ones.
       for (const r of records) if (r.status === 'fulfilled') this.track(this.store.update(r.value.id, { status: 'error', errorCode: 'STORE', errorText: 'batch only partly stored; answered AE' }));
+      for (const unit of units) this.count('errored', unit.info.messageType);
       this.logger.error('hl7 intake could not store batch; answering AE', { ...batchMeta, ...summarizeError((failed as PromiseRejectedResult).reason) });
       return this.batchResponse(batch, units, units.map(() => ({ code: 'AE', errors: [storeError()] })));
     }
     const decisions: Promise<Decision>[] = units.map((unit, i) => {
       const claim = claims[i]!;
       const record = (records[i + 1] as PromiseFulfilledResult<MessageRecord>).value;
+      this.count('received', unit.info.messageType);
       if ('duplicateOf' in claim) {
+        this.count('filtered', unit.info.messageType);
         this.logger.info('hl7 intake duplicate in batch; answering without reprocessing', this.meta(unit, connection, { id: record.id }));
         return Promise.resolve({ code: 'AA', errors: [] });
       }
@@ -390,6 +410,7 @@ export class Hl7Intake {
     if (this.closing) {
       // Stored while the listener was closing: nobody will process it now, so the sender must resend it later.
       ticket.reject();
+      this.count('errored', unit.info.messageType);
       this.track(this.store.update(id, { status: 'error', errorCode: 'SHUTDOWN', errorText: SHUTDOWN_TEXT }));
       return Promise.resolve({ code: 'AE', errors: [{ code: 207, text: 'receiver shutting down; resend later' }] });
     }
@@ -409,6 +430,7 @@ export class Hl7Intake {
       answer,
       remaining: this.consumers.size,
       statusSettled: false,
+      dispatchedAt: this.clock.now(),
       ticket,
       timer: undefined,
       release,
@@ -495,6 +517,12 @@ export class Hl7Intake {
   /** @param force - write even if a status was written before (a later, overriding outcome) */
   private settleStatus(entry: InFlight, patch: StatusPatch, force = false): Promise<void> {
     if (entry.statusSettled && !force) return Promise.resolve();
+    // A forced write overrides an outcome already counted; a counter cannot take it back, so it counts once.
+    if (!entry.statusSettled) {
+      const outcome = patch.status === 'sent' ? 'sent' : patch.status === 'error' ? 'errored' : null;
+      if (outcome) this.count(outcome, entry.info.messageType);
+      this.metrics.processing(this.options.endpoint, Math.max(0, this.clock.now() - entry.dispatchedAt) / 1000);
+    }
     entry.statusSettled = true;
     // Once the sender has its answer nobody waits on this write: let it join the next commit.
     return this.track(this.store.update(entry.id, patch, entry.awaiting === null ? { durability: 'soon' } : undefined));
@@ -538,9 +566,12 @@ export class Hl7Intake {
   private async answerDuplicate(unit: Unit, originalId: string, connection: IntakeConnection): Promise<Buffer | undefined> {
     try {
       const record = await this.store.insert(this.duplicateRecord(unit, originalId));
+      this.count('received', unit.info.messageType);
+      this.count('filtered', unit.info.messageType);
       this.logger.info('hl7 intake duplicate; answering without reprocessing', this.meta(unit, connection, { id: record.id, original: originalId }));
       return this.encodeFor(unit, { code: 'AA', errors: [] });
     } catch (err) {
+      this.count('errored', unit.info.messageType);
       this.logger.error('hl7 intake could not store duplicate; answering AE', this.meta(unit, connection, { ack: 'AE', ...summarizeError(err) }));
       return this.encodeFor(unit, { code: 'AE', errors: [storeError()] });
     }
@@ -569,6 +600,9 @@ export class Hl7Intake {
     } catch (err) {
       this.logger.error('hl7 intake could not store rejected input', { ...this.peer(connection), bytes: payload.length, ...summarizeError(err) });
     }
+    // No type label: a salvaged MSH-9 of unparseable input is whatever the sender put there.
+    if (stored) this.count('received', null);
+    this.count('errored', null);
     const enhanced = this.options.enhancedAcks !== false && header.acceptAckType !== null;
     // Stored: the input itself is unusable, resending it cannot help (AR).
     // Not stored: the hub failed, so ask for a resend (AE) rather than lose it.
@@ -587,6 +621,8 @@ export class Hl7Intake {
     const record = await this.store
       .insert(this.newRecord(unit, { status: 'error', errorCode: 'NO_CONSUMER', errorText: 'no mllp-in node was receiving from this listener' }))
       .catch(() => undefined);
+    if (record) this.count('received', unit.info.messageType);
+    this.count('errored', unit.info.messageType);
     this.logger.warn('hl7 intake has no consumer; answering AE', this.meta(unit, connection, { id: record?.id, ack: 'AE' }));
     return this.encodeFor(unit, { code: 'AE', errors: [{ code: 207, text: 'no receiver is active' }] });
   }
@@ -603,6 +639,18 @@ export class Hl7Intake {
   }
 
   // --------------------------------------------------------------- helpers
+
+  /**
+   * Every message that arrives counts once as `received` when it is stored,
+   * and once more when its outcome is known: `sent` (the flow completed it),
+   * `filtered` (a duplicate) or `errored` (unparseable, refused, failed, or
+   * not stored at all, when it counts as `errored` only).
+   */
+  private count(outcome: MessageOutcome, messageType: string | null | undefined): void {
+    // MSH-9 comes from the sender: anything not shaped like a message type (ORU^R01) becomes `other`, so a label never carries content and the series stay few.
+    const type = !messageType ? null : MESSAGE_TYPE_LABEL.test(messageType) ? messageType : 'other';
+    this.metrics.message(this.options.endpoint, outcome, type);
+  }
 
   private ackFor(unit: Unit, decision: Decision): Hl7Message | undefined {
     if (unit.enhanced && !commitAckWanted(unit.info.acceptAckType ?? '', decision.code === 'AA')) return undefined;

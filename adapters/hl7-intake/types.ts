@@ -1,4 +1,5 @@
 import type { AckCode, AckError, Hl7Message } from '../hl7';
+import type { HubMetrics } from '../shared/hub-metrics';
 import type { Logger } from '../shared/logger';
 import type { MessageStore } from '../store/types';
 
@@ -58,6 +59,8 @@ export interface Hl7IntakeDeps {
   store: MessageStore;
   clock?: Clock;
   logger?: Logger;
+  /** Message counts and ACK/processing latency for /metrics, under the intake's endpoint; default: none. */
+  metrics?: HubMetrics;
 }
 
 /** Header facts of an accepted message. Identifiers only, never PHI (no patient id). */

@@ -6,7 +6,7 @@ import type { Hl7IntakeOptions } from '../../adapters/hl7-intake';
 import { MAX_FRAME_BYTES, MllpServer } from '../../adapters/mllp';
 import type { MllpServerOptions, MllpServerTlsOptions } from '../../adapters/mllp';
 import { errorCode } from '../../adapters/shared/errors';
-import { getHubServices } from '../../adapters/shared/registry';
+import { getHubServices, metricsOf } from '../../adapters/shared/registry';
 import type { HealthRegistry } from '../../adapters/shared/health-registry';
 import { setStatus } from '../shared/status';
 import type { MllpListenerCredentials, MllpListenerDef, MllpListenerNode, MllpPeer } from './types';
@@ -62,8 +62,10 @@ export = function init(RED: NodeAPI): void {
       }
       let intake: Hl7Intake;
       let server: MllpServer;
+      const metrics = metricsOf(services);
+      const endpoint = settings.intake.endpoint;
       try {
-        intake = new Hl7Intake(settings.intake, { store: services.store, logger: services.logger });
+        intake = new Hl7Intake(settings.intake, { store: services.store, logger: services.logger, metrics });
         server = new MllpServer(settings.server, intake.handle, { logger: services.logger });
       } catch (err) {
         // Option checks the adapters make themselves (peer list syntax, TLS material).
@@ -75,10 +77,12 @@ export = function init(RED: NodeAPI): void {
       const peers = new Map<number, MllpPeer>();
       server.on('connection', (info) => {
         peers.set(info.connectionId, { connectionId: info.connectionId, remoteAddress: info.remoteAddress, remotePort: info.remotePort, connectedAt: new Date() });
+        metrics.connections(endpoint, peers.size);
         statusAll();
       });
       server.on('disconnect', (info) => {
         peers.delete(info.connectionId);
+        metrics.connections(endpoint, peers.size);
         statusAll();
       });
       // Listener failures after bind, and frame handler rejections: identifiers only.

@@ -27,10 +27,10 @@ describe('stripe-account config node', () => {
     await hub.close();
   });
 
-  async function load(credentials: Record<string, unknown>) {
+  async function load(credentials: Record<string, unknown>, settings: Record<string, unknown> = {}) {
     const flow: FlowNode[] = [
       { id: 'f1', type: 'tab' },
-      { id: 'acct', type: 'stripe-account', name: 'stripe', description: '', statementDescriptorSuffix: '', tolerance: '300' },
+      { id: 'acct', type: 'stripe-account', name: 'stripe', description: '', statementDescriptorSuffix: '', tolerance: '300', ...settings },
       { id: 'p1', z: 'f1', type: 'stripe-payment', account: 'acct', operation: 'intent', currency: 'usd', wires: [[]] },
       { id: 'w1', z: 'f1', type: 'stripe-webhook', account: 'acct', path: '/stripe/webhook', wires: [['events']] },
       { id: 'events', z: 'f1', type: 'helper' },
@@ -61,5 +61,19 @@ describe('stripe-account config node', () => {
     const { payment, webhook } = await load({ webhookSecret: OLD });
     await payment.until((s) => s.text === 'not configured');
     await webhook.until((s) => s.text === 'listening');
+  });
+
+  test('secrets from the HUB_STRIPE_ variables the node names, when its credentials are empty', async () => {
+    process.env.HUB_STRIPE_WEBHOOK_SECRET = OLD;
+    try {
+      const { events, payment } = await load({}, { secretKeyEnv: 'HUB_STRIPE_API_KEY', webhookSecretEnv: 'HUB_STRIPE_WEBHOOK_SECRET' });
+      await payment.until((s) => s.text === 'not configured');
+      const payload = JSON.stringify({ id: 'evt_env_1', object: 'event', type: 'charge.refunded', created: Math.floor(Date.now() / 1000), livemode: false, data: { object: { id: 'ch_1', amount_refunded: 500, currency: 'usd', payment_intent: 'pi_1', metadata: {} } } });
+      expect((await post(hub.url('/stripe/webhook'), payload, { 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: OLD }) })).status).toBe(200);
+      expect((await events.next()).posting).toMatchObject({ stripeEventId: 'evt_env_1' });
+      expect(JSON.stringify(logEvents())).not.toContain(OLD);
+    } finally {
+      delete process.env.HUB_STRIPE_WEBHOOK_SECRET;
+    }
   });
 });

@@ -64,4 +64,35 @@ describe('twilio-account config node', () => {
     const bare = await statuses({}, { acct: { authToken: TOKEN } }, false);
     await bare.sms.until((s) => s.text === 'error: CONFIG');
   });
+
+  describe('settings from the environment (the reference flows ship ${HUB_TWILIO_…})', () => {
+    afterEach(() => {
+      delete process.env.HUB_TWILIO_AUTH_TOKEN;
+      delete process.env.HUB_TWILIO_ACCOUNT_SID;
+    });
+    const fromEnv = { accountSid: '${HUB_TWILIO_ACCOUNT_SID}', messagingServiceSid: SERVICE, publicBaseUrl: '${HUB_PUBLIC_URL}', authTokenEnv: 'HUB_TWILIO_AUTH_TOKEN' };
+
+    test('unset variables: not configured, and nothing logged by the account', async () => {
+      const { sms, webhook } = await statuses(fromEnv, {});
+      await sms.until((s) => s.text === 'not configured');
+      await webhook.until((s) => s.text === 'not configured');
+      expect(logEvents().filter((e) => (e as { type?: string }).type === 'twilio-account')).toEqual([]);
+    });
+
+    test('set variables: the token comes from the one the node names and the webhook listens', async () => {
+      process.env.HUB_TWILIO_ACCOUNT_SID = ACCOUNT;
+      process.env.HUB_TWILIO_AUTH_TOKEN = TOKEN;
+      const { webhook } = await statuses({ ...fromEnv, accountSid: ACCOUNT, publicBaseUrl: 'https://hub.clinic.example/in' }, {});
+      await webhook.until((s) => s.text === 'listening');
+      expect(JSON.stringify(logEvents())).not.toContain(TOKEN);
+    });
+
+    test('a token variable outside HUB_TWILIO_ is a configuration error', async () => {
+      process.env.HUB_ADMIN_PASSWORD_FOR_TEST = 'not-for-twilio-000';
+      const { webhook } = await statuses({ ...fromEnv, accountSid: ACCOUNT, authTokenEnv: 'HUB_ADMIN_PASSWORD_FOR_TEST' }, {});
+      await webhook.until((s) => s.text === 'error: CONFIG');
+      expect(JSON.stringify(logEvents())).not.toContain('not-for-twilio-000');
+      delete process.env.HUB_ADMIN_PASSWORD_FOR_TEST;
+    });
+  });
 });

@@ -1,7 +1,9 @@
+import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { frame, MllpDecoder } from '../../adapters/mllp';
-import { freePort, startHubProcess } from '../support/hub-process';
+import { freePort, ROOT, startHubProcess } from '../support/hub-process';
 import type { HubProcess } from '../support/hub-process';
 import type { MonitorSnapshot } from '../../hub/monitor/protocol';
 
@@ -13,10 +15,14 @@ export interface MonitorHub extends HubProcess {
   mllpPort: number;
 }
 
-/** The built hub with an operator (olga) and a viewer (vic), and a known MLLP port for the reference HL7 intake flow. */
-export async function startMonitorHub(): Promise<MonitorHub> {
+/**
+ * The built hub with an operator (olga) and a viewer (vic), and a known MLLP port for the reference HL7 intake flow.
+ * @param env - more settings (e.g. HUB_ALERT_RULES)
+ */
+export async function startMonitorHub(env: Record<string, string> = {}): Promise<MonitorHub> {
   const mllpPort = await freePort();
   const hub = await startHubProcess({
+    ...env,
     HUB_ADMIN_PASSWORD: PASSWORDS.admin,
     HUB_MLLP_PORT: String(mllpPort),
     HUB_USERS: JSON.stringify([
@@ -173,4 +179,68 @@ export class SseClient {
 
 export function endpointOf(s: MonitorSnapshot, name: string): MonitorSnapshot['endpoints'][number] | undefined {
   return s.endpoints.find((e) => e.name === name);
+}
+
+/** The queue of {@link DEAD_LETTER_FLOW}. */
+export const DEAD_LETTER_QUEUE = 'e2e-orders';
+
+/**
+ * A flow whose destination refuses messages for good, so they land in the
+ * dead letters after one attempt: `POST /in/e2e-orders` records the body
+ * (endpoint `e2e-orders`, status queued), queues it and answers 202 with the
+ * hub message id; the consumer refuses a body containing BAD every time, and
+ * one containing ONCE on its first attempt only (a destination that was
+ * briefly misconfigured), then marks the stored message `sent`.
+ */
+export const DEAD_LETTER_FLOW: ({ id: string; type: string } & Record<string, unknown>)[] = [
+  { id: 'dl-in', type: 'http in', name: '', url: '/e2e-orders', method: 'post', upload: false, swaggerDoc: '', wires: [['dl-record']] },
+  { id: 'dl-record', type: 'store-record', name: '', direction: 'inbound', endpoint: DEAD_LETTER_QUEUE, status: 'queued', contentType: 'text/plain', wires: [['dl-out']] },
+  { id: 'dl-out', type: 'queue-out', name: '', queue: DEAD_LETTER_QUEUE, keyProperty: '', policy: '', wires: [['dl-id']] },
+  { id: 'dl-id', type: 'change', name: 'answer the id', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: 'hubMessageId', tot: 'msg' }], wires: [['dl-res']] },
+  { id: 'dl-res', type: 'http response', name: '', statusCode: '202', headers: {}, wires: [] },
+  { id: 'dl-qin', type: 'queue-in', name: '', queue: DEAD_LETTER_QUEUE, concurrency: '', timeout: '', drain: '', wires: [['dl-dest'], []] },
+  {
+    id: 'dl-dest',
+    type: 'function',
+    name: 'destination',
+    func: [
+      "const tries = flow.get('tries') || {};",
+      'tries[msg.hubMessageId] = (tries[msg.hubMessageId] || 0) + 1;',
+      "flow.set('tries', tries);",
+      'const body = String(msg.payload);',
+      "if (body.includes('BAD') || (body.includes('ONCE') && tries[msg.hubMessageId] === 1)) {",
+      '  msg.retryable = false;',
+      "  throw new Error('refused by the destination');",
+      '}',
+      'return msg;',
+    ].join('\n'),
+    outputs: 1,
+    timeout: 0,
+    noerr: 0,
+    initialize: '',
+    finalize: '',
+    libs: [],
+    wires: [['dl-sent']],
+  },
+  { id: 'dl-sent', type: 'store-status', name: '', status: 'sent', wires: [[]] },
+];
+
+/** Adds {@link DEAD_LETTER_FLOW} as a new flow tab beside the running ones (Node-RED's `POST /flow`). */
+export async function addDeadLetterFlow(url: string, adminToken: string): Promise<void> {
+  const res = await fetch(`${url}/flow`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ label: 'e2e dead letters', nodes: DEAD_LETTER_FLOW }),
+  });
+  if (res.status !== 200) throw new Error(`adding the dead-letter flow failed: ${res.status} ${await res.text()}`);
+}
+
+/**
+ * Where browser tests save screenshots: `test/e2e/artifacts/` in the checkout
+ * (CI keeps it as a build artifact), or HUB_E2E_ARTIFACTS_DIR.
+ */
+export function artifactPath(name: string): string {
+  const dir = process.env.HUB_E2E_ARTIFACTS_DIR || join(ROOT, 'test', 'e2e', 'artifacts');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, name);
 }

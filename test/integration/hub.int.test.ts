@@ -54,6 +54,20 @@ describe('hub process (the built hub, as npm start runs it)', () => {
     expect(flows.some((n) => n.type === 'store-record')).toBe(true);
   });
 
+  test('the hub nodes load as one module: every node type is listed, with its texts translated, and every reference flow is an example', async () => {
+    const sets = (await (await fetch(`${hub.url}/nodes`, { headers: { ...auth(admin), accept: 'application/json' } })).json()) as { module: string; types: string[] }[];
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { name: string; 'node-red': { nodes: Record<string, string> } };
+    const ours = sets.filter((s) => s.module === pkg.name).flatMap((s) => s.types);
+    expect(ours.sort()).toEqual(expect.arrayContaining(Object.keys(pkg['node-red'].nodes).sort()));
+    // Node-RED reads a node's locales only for modules: loose node files would log and show raw catalog keys.
+    const catalogs = (await (await fetch(`${hub.url}/nodes/messages?lng=en-US`, { headers: auth(admin) })).json()) as Record<string, unknown>;
+    expect(catalogs[`${pkg.name}/queue-in`]).toMatchObject({ 'queue-in': { label: { queue: 'Queue' } } });
+    expect(hub.output()).not.toMatch(/\b(queue-in|astm-instrument|mllp-listener)\.(log|status|errors)\./);
+    const examples = (await (await fetch(`${hub.url}/library/examples/flows/${pkg.name}`, { headers: auth(admin) })).json()) as { fn: string }[];
+    const flowFiles = readdirSync(join(__dirname, '..', '..', 'flows')).filter((f) => f.endsWith('.json'));
+    expect(examples.map((e) => `${e.fn}.json`).sort()).toEqual(flowFiles.sort());
+  });
+
   test('API, OpenAPI document, monitor and metrics are served', async () => {
     const doc = (await (await fetch(`${hub.url}/api/v1/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');

@@ -39,7 +39,8 @@ const nodes = [
   withCatalog(listenerInit, join(ROOT, 'nodes', 'mllp-listener'), 'mllp-listener'),
   withHooks(withCatalog(mllpInInit, join(ROOT, 'nodes', 'mllp-in'), 'mllp-in')),
   testStepNode,
-  ...coreNodes(SWITCH, DEBUG, LINK),
+  // The reference flow also has a catch node and comments (documentation for analysts).
+  ...coreNodes(SWITCH, DEBUG, LINK, 'common/25-catch.js', 'common/90-comment.js'),
 ];
 
 /** The reference flow, with a test-step "tap" also wired to mllp-in, and listener settings overridden. */

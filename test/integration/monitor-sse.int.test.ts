@@ -56,8 +56,8 @@ describe('monitor live overview (server-sent events) on the built hub', () => {
       expect(after.totals.lastHour.received).toBeGreaterThanOrEqual(5);
       expect(after.series.received.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5);
       expect(after.series.received).toHaveLength(360);
-      // The queue is wired; the reference flows declare no queue.
-      expect(after.queues).toEqual([]);
+      // Unconfigured, the reference flows' destination queues are listed as waiting for configuration.
+      expect(after.queues?.find((q) => q.queue === 'stripe-payments')).toMatchObject({ backend: 'embedded', dead: 0, waitingFor: ['HUB_STRIPE_API_KEY'] });
 
       // The snapshots name endpoints, counts and types only: no patient data, no control ids, no patient keys.
       const wire = sse.events.map((e) => e.data).join('\n');

@@ -8,7 +8,7 @@ import type { HubProcess } from '../support/hub-process';
 
 /**
  * The billing and messaging nodes in the built hub, as `npm start` runs it:
- * the reference flow starts unconfigured without harm, credentials deployed
+ * the reference flows start unconfigured without harm, credentials deployed
  * through the admin API switch the webhooks on, the hub's token check lets
  * exactly those paths through on their signatures, and webhook replay
  * protection survives a restart (providers/providers.db in the data dir).
@@ -50,16 +50,16 @@ describe('billing and messaging nodes in the hub process', () => {
     return ((await res.json()) as { items: { id: string; controlId: string | null }[] }).items;
   }
 
-  test('the reference flow starts unconfigured: ready, nothing served, nothing crashed', async () => {
+  test('the reference flows start unconfigured: ready, nothing served, nothing crashed', async () => {
     const h = await start();
     const flows = (await (await fetch(`${h.url}/flows`, { headers: auth(admin) })).json()) as FlowNode[];
-    expect(flows.some((n) => n.type === 'tab' && n.label === 'Billing and messaging')).toBe(true);
+    for (const label of ['Billing', 'Payments', 'Patient messaging']) expect(flows.some((n) => n.type === 'tab' && n.label === label)).toBe(true);
     for (const type of ['emr-in', 'x12-837p', 'x12-deliver', 'stripe-webhook', 'emr-out', 'twilio-sms', 'twilio-webhook']) expect(flows.some((n) => n.type === type)).toBe(true);
     const ready = await fetch(`${h.url}/readyz`);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { flows: 'ok' } });
     // Unconfigured webhooks are not served; the flows' token-protected endpoints still want a token.
     expect((await fetch(`${h.url}/in/stripe/webhook`, { method: 'POST', body: '{}' })).status).toBe(404);
-    expect((await fetch(`${h.url}/in/emr/events`, { method: 'POST', body: '{}' })).status).toBe(404);
+    expect((await fetch(`${h.url}/in/emr/appointments`, { method: 'POST', body: '{}' })).status).toBe(404);
     expect((await fetch(`${h.url}/in/messages`, { method: 'POST', body: 'x' })).status).toBe(401);
     expect(h.output()).not.toMatch(/TypeError|ReferenceError|Unhandled|missing types/i);
   });
@@ -85,9 +85,9 @@ describe('billing and messaging nodes in the hub process', () => {
 
     const emrEvent = JSON.stringify({ id: 'evt-hub-emr-1', type: 'appointment.booked', occurredAt: '2025-03-10T14:00:00Z', data: { appointmentId: 'APT-1', patientId: CANARY_MRN, status: 'booked', start: '2025-03-18T08:00:00-04:00' } });
     const now = Math.floor(Date.now() / 1000);
-    expect((await fetch(`${h.url}/in/emr/events`, { method: 'POST', body: emrEvent, headers: { 'x-emr-signature': signWebhook('forged-secret-000000000', emrEvent, now) } })).status).toBe(401);
-    expect((await fetch(`${h.url}/in/emr/events`, { method: 'POST', body: emrEvent, headers: { 'content-type': 'application/json', 'x-emr-signature': signWebhook(EMR_SECRET, emrEvent, now) } })).status).toBe(202);
-    expect((await messages(h, 'emr-events')).map((m) => m.controlId)).toEqual(['evt-hub-emr-1']);
+    expect((await fetch(`${h.url}/in/emr/appointments`, { method: 'POST', body: emrEvent, headers: { 'x-emr-signature': signWebhook('forged-secret-000000000', emrEvent, now) } })).status).toBe(401);
+    expect((await fetch(`${h.url}/in/emr/appointments`, { method: 'POST', body: emrEvent, headers: { 'content-type': 'application/json', 'x-emr-signature': signWebhook(EMR_SECRET, emrEvent, now) } })).status).toBe(202);
+    expect((await messages(h, 'emr-appointments')).map((m) => m.controlId)).toEqual(['evt-hub-emr-1']);
     expect(existsSync(join(dataDir, 'providers', 'providers.db'))).toBe(true);
     // The credentials never reach the browser or the logs.
     expect(JSON.stringify(await (await fetch(`${h.url}/flows`, { headers: auth(admin) })).json())).not.toContain(STRIPE_SECRET);

@@ -191,3 +191,132 @@ export async function crashRun(o: CrashRunOptions): Promise<CrashRunResult> {
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
+
+/**
+ * Like {@link DeliveryRecorder}, but also tells which hub delivered what (each
+ * hub posts to `urlFor(its name)`), and can hold its answers: from
+ * `holdFrom(n)` on, once n distinct ids arrived, every further request is
+ * recorded but left unanswered until `release()`. A held request keeps its
+ * message unacknowledged in the hub, so a broker outage can be made to land
+ * while deliveries are in flight rather than whenever the run happens to be.
+ */
+export class SourceRecorder {
+  readonly deliveries: string[] = [];
+  readonly distinct = new Set<string>();
+  readonly bySource = new Map<string, Set<string>>();
+  private holdAt = Number.POSITIVE_INFINITY;
+  private readonly waiting: (() => void)[] = [];
+  private server: Server | null = null;
+  private base = '';
+
+  /** Requests received while holding and not answered yet. */
+  get held(): number {
+    return this.waiting.length;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const id = req.headers['x-hub-id'];
+      const source = (req.url ?? '/').split('/').filter(Boolean).pop() ?? '';
+      req.resume();
+      req.on('end', () => {
+        if (typeof id === 'string') {
+          this.deliveries.push(id);
+          this.distinct.add(id);
+          let mine = this.bySource.get(source);
+          if (!mine) this.bySource.set(source, (mine = new Set()));
+          mine.add(id);
+        }
+        const answer = (): void => void res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+        if (this.distinct.size > this.holdAt) this.waiting.push(answer);
+        else answer();
+      });
+    });
+    this.server.keepAliveTimeout = 60_000;
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.base = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/deliveries`;
+  }
+
+  /** The URL a hub named `source` posts to. */
+  urlFor(source: string): string {
+    return `${this.base}/${source}`;
+  }
+
+  /** Distinct ids `source` delivered. */
+  count(source: string): number {
+    return this.bySource.get(source)?.size ?? 0;
+  }
+
+  holdFrom(distinct: number): void {
+    this.holdAt = distinct;
+  }
+
+  /** Answers everything held and stops holding. */
+  release(): void {
+    this.holdAt = Number.POSITIVE_INFINITY;
+    for (const answer of this.waiting.splice(0)) answer();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    this.release();
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server!.close(r));
+  }
+}
+
+/**
+ * The delivery flow of the crash run, for other runs: queue-in on `queue` →
+ * change (x-hub-id header from msg.hubMessageId) → http request POST to the
+ * URL in the hub's `QH_RECORDER_URL`. Node ids start with `idPrefix`.
+ */
+export function recorderFlow(idPrefix: string, queue: string, concurrency = 16): FlowNode[] {
+  const id = (s: string): string => `${idPrefix}-${s}`;
+  return [
+    { id: id('tab'), type: 'tab', label: `${idPrefix} delivery` },
+    { id: id('in'), z: id('tab'), type: 'queue-in', name: '', queue, concurrency: String(concurrency), timeout: '', drain: '', wires: [[id('hdr')], []] },
+    {
+      id: id('hdr'),
+      z: id('tab'),
+      type: 'change',
+      name: '',
+      rules: [
+        { t: 'set', p: 'headers', pt: 'msg', to: '{"content-type":"text/plain"}', tot: 'json' },
+        { t: 'set', p: 'headers["x-hub-id"]', pt: 'msg', to: 'hubMessageId', tot: 'msg' },
+      ],
+      wires: [[id('post')]],
+    },
+    { id: id('post'), z: id('tab'), type: 'http request', name: '', method: 'POST', ret: 'txt', paytoqs: 'ignore', url: '${QH_RECORDER_URL}', tls: '', persist: true, proxy: '', insecureHTTPParser: false, authType: '', senderr: false, headers: [], wires: [[]] },
+  ];
+}
+
+/** Enqueues `total` synthetic messages (ids `<idPrefix>-00000`, …) in batches of 200; resolves with the ids, each durably enqueued. */
+export async function enqueueSynthetic(queue: MessageQueue, name: string, total: number, idPrefix: string): Promise<string[]> {
+  const enqueued: string[] = [];
+  const batch = 200;
+  for (let i = 0; i < total; i += batch) {
+    const ids = Array.from({ length: Math.min(batch, total - i) }, (_, j) => `${idPrefix}-${String(i + j).padStart(5, '0')}`);
+    await Promise.all(ids.map((id) => queue.enqueue(name, { id, body: `synthetic body ${id}`, headers: { 'hub-payload': 'string' } })));
+    enqueued.push(...ids);
+  }
+  return enqueued;
+}
+
+/** The hub's view of `queue` through GET /api/v1/queues, or null when it does not answer 200 or lacks the queue. */
+export async function hubQueueStats(url: string, token: string, queue: string): Promise<{ ready: number; delayed: number; inFlight: number; dead: number } | null> {
+  const res = await fetch(`${url}/api/v1/queues`, { headers: auth(token) }).catch(() => null);
+  if (!res || res.status !== 200) return null;
+  const items = ((await res.json()) as { items: { queue: string; ready: number; delayed: number; inFlight: number; dead: number }[] }).items;
+  return items.find((s) => s.queue === queue) ?? null;
+}
+
+/** Status of the hub's /readyz, 0 when it does not answer. */
+export async function readyStatus(url: string): Promise<number> {
+  try {
+    const res = await fetch(`${url}/readyz`);
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}

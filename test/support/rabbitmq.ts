@@ -40,3 +40,20 @@ export function rabbitmqctl(args: string[], timeoutMs = 60_000): Promise<string>
     });
   });
 }
+
+/** Consumers the broker counts on `brokerQueue` (a full broker name, prefix included). */
+export async function rabbitConsumerCount(brokerQueue: string, url: string = TEST_AMQP_URL): Promise<number> {
+  const conn = await connect(url, { timeout: 3000 });
+  try {
+    const ch = await conn.createChannel();
+    return (await ch.checkQueue(brokerQueue)).consumerCount;
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
+
+/** `start_app` then `await_startup`: the broker serves again (idempotent when it already runs). */
+export async function startRabbitMqApp(): Promise<void> {
+  await rabbitmqctl(['start_app'], 120_000);
+  await rabbitmqctl(['await_startup'], 120_000);
+}

@@ -2,18 +2,27 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { MonitorMe, MonitorSnapshot } from '../protocol';
 import { Alerts } from './alerts';
 import { getJson, logout, Unauthorized } from './api';
+import { DeadLetters } from './deadletters';
 import { Detail } from './detail';
 import { Login } from './login';
 import { Messages } from './messages';
 import { Overview } from './overview';
 
-type Route = { page: 'overview' } | { page: 'alerts' } | { page: 'messages'; query: string } | { page: 'detail'; id: string };
+type Route = { page: 'overview' } | { page: 'alerts' } | { page: 'messages'; query: string } | { page: 'detail'; id: string } | { page: 'dead-letters'; queue: string };
 type Live = 'connecting' | 'live' | 'stale' | 'offline';
 
 function routeOf(hash: string): Route {
   const h = hash.replace(/^#\/?/, '');
   const detail = /^messages\/([\w-]+)$/.exec(h);
   if (detail) return { page: 'detail', id: detail[1]! };
+  const dead = /^queues\/([^/]+)\/dead-letters$/.exec(h);
+  if (dead) {
+    try {
+      return { page: 'dead-letters', queue: decodeURIComponent(dead[1]!) };
+    } catch {
+      return { page: 'overview' };
+    }
+  }
   if (h === 'alerts') return { page: 'alerts' };
   if (h === 'messages' || h.startsWith('messages?')) return { page: 'messages', query: h.slice('messages?'.length) };
   return { page: 'overview' };
@@ -129,7 +138,7 @@ export function App() {
       <header>
         <span class="brand">IVF Interface Hub</span>
         <nav>
-          <a href="#/" class={route.page === 'overview' ? 'on' : ''}>
+          <a href="#/" class={route.page === 'overview' || route.page === 'dead-letters' ? 'on' : ''}>
             Overview
           </a>
           <a href="#/messages" class={route.page === 'messages' || route.page === 'detail' ? 'on' : ''}>
@@ -153,6 +162,7 @@ export function App() {
         {route.page === 'overview' && <Overview snap={snap} now={now} onEndpoint={(name) => go(`#/messages?endpoint=${encodeURIComponent(name)}`)} />}
         {route.page === 'messages' && <Messages me={me} query={route.query} endpoints={snap?.endpoints.map((e) => e.name) ?? []} onOpen={(id) => go(`#/messages/${id}`)} />}
         {route.page === 'alerts' && <Alerts now={now} />}
+        {route.page === 'dead-letters' && <DeadLetters queue={route.queue} />}
         {route.page === 'detail' && <Detail id={route.id} me={me} onBack={() => (previous.current === 'messages' ? history.back() : go('#/messages'))} />}
       </main>
     </div>

@@ -5,6 +5,11 @@ import type { ReasonDialogProps } from './dialog';
 import { ReasonDialog } from './dialog';
 import { bytes, statusClass, time } from './format';
 
+/** After a replay or discard the queue works on its own time: follow the message this long for its new status. */
+const FOLLOW_MS = 30_000;
+const FOLLOW_EVERY_MS = 1000;
+const SETTLED = new Set(['sent', 'filtered']);
+
 export function Detail({ id, me, onBack }: { id: string; me: MonitorMe; onBack: () => void }) {
   const [detail, setDetail] = useState<MessageDetail | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -12,6 +17,7 @@ export function Detail({ id, me, onBack }: { id: string; me: MonitorMe; onBack: 
   const [dialog, setDialog] = useState<Omit<ReasonDialogProps, 'onClose'> | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [reload, setReload] = useState(0);
+  const [followUntil, setFollowUntil] = useState(0);
 
   useEffect(() => {
     let live = true;
@@ -25,6 +31,12 @@ export function Detail({ id, me, onBack }: { id: string; me: MonitorMe; onBack: 
     };
   }, [id, reload]);
 
+  useEffect(() => {
+    if (!detail || SETTLED.has(detail.message.status) || Date.now() > followUntil) return;
+    const t = window.setTimeout(() => setReload((n) => n + 1), FOLLOW_EVERY_MS);
+    return () => window.clearTimeout(t);
+  }, [detail, followUntil]);
+
   if (error) return <p class="error">{error}</p>;
   if (!detail || detail.message.id !== id) return <p class="loading">Loading…</p>;
   const m = detail.message;
@@ -35,6 +47,7 @@ export function Detail({ id, me, onBack }: { id: string; me: MonitorMe; onBack: 
   const operate = (kind: 'replay' | 'edit' | 'discard'): void => {
     const done = (text: string): void => {
       setNotice(text);
+      setFollowUntil(Date.now() + FOLLOW_MS);
       setReload((n) => n + 1);
     };
     if (kind === 'discard') {
@@ -71,7 +84,9 @@ export function Detail({ id, me, onBack }: { id: string; me: MonitorMe; onBack: 
           ← Messages
         </button>
         <h1>
-          {m.messageType ?? 'Message'} <span class="mono">{m.controlId ?? ''}</span> <span class={`pill ${statusClass(m.status)}`}>{m.status}</span>
+          {m.messageType ?? 'Message'} <span class="mono">{m.controlId ?? ''}</span> <span class={`pill ${statusClass(m.status)}`} data-testid="detail-status">
+            {m.status}
+          </span>
         </h1>
       </div>
       {notice && <p class="notice">{notice}</p>}

@@ -223,7 +223,7 @@ function Queues({ queues }: { queues: QueueSnapshot[] }) {
           </thead>
           <tbody>
             {queues.map((q) => (
-              <tr key={q.queue} data-testid="queue-row">
+              <tr key={q.queue} data-testid="queue-row" data-queue={q.queue}>
                 <td>
                   {q.queue}{' '}
                   {q.waitingFor && q.waitingFor.length > 0 && (
@@ -236,7 +236,15 @@ function Queues({ queues }: { queues: QueueSnapshot[] }) {
                 <td class="n">{num(q.ready)}</td>
                 <td class="n">{num(q.delayed)}</td>
                 <td class="n">{num(q.inFlight)}</td>
-                <td class={`n ${q.dead > 0 ? 'bad' : ''}`}>{num(q.dead)}</td>
+                <td class={`n ${q.dead > 0 ? 'bad' : ''}`}>
+                  {q.dead > 0 ? (
+                    <a href={`#/queues/${encodeURIComponent(q.queue)}/dead-letters`} data-testid="queue-dead" title="list the dead letters">
+                      {num(q.dead)}
+                    </a>
+                  ) : (
+                    <span data-testid="queue-dead">{num(q.dead)}</span>
+                  )}
+                </td>
                 <td class={`n ${(q.oldestWaitingAgeMs ?? 0) > 300_000 ? 'warn' : ''}`}>{duration(q.oldestWaitingAgeMs)}</td>
               </tr>
             ))}

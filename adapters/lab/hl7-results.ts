@@ -190,7 +190,8 @@ export function oruToObservations(m: Hl7Message, options: OruResultOptions = {})
       const loinc = at('3.3') === 'LN' ? code : at('3.6') === 'LN' ? at('3.4') : mapping?.loinc;
       const unitText = at('6.1');
       if (qcReason) {
-        out.qc.push({ kind: 'qc', reason: qcReason, sender, specimenId, test: { code, ...(loinc ? { loinc } : {}) }, value: rawValue, unit: unitText, status, ...(hl7ToIso(observedAt, options.utcOffset) ? { observedAt: hl7ToIso(observedAt, options.utcOffset) } : {}) });
+        const qcTime = hl7ToIso(observedAt, options.utcOffset);
+        out.qc.push({ kind: 'qc', reason: qcReason, sender, specimenId, test: { code, ...(loinc ? { loinc } : {}) }, value: rawValue, unit: unitText, status, ...(qcTime ? { observedAt: qcTime } : {}) });
         continue;
       }
       if (!loinc) {
@@ -204,7 +205,7 @@ export function oruToObservations(m: Hl7Message, options: OruResultOptions = {})
         continue;
       }
       const key = sha([sender, specimenId, code, at('4'), observedAt, status, rawValue, unitText]);
-      const display = mapping?.display ?? at('3.2') ?? code;
+      const display = mapping?.display || at('3.2') || code;
       const obs: FhirObservation = {
         resourceType: 'Observation',
         identifier: [{ system: `${base}:hl7-result`, value: key }],

@@ -92,4 +92,31 @@ describe('emr-server config node', () => {
       await fhir.close();
     }
   });
+  test('secrets from the HUB_EMR_… variables the env properties name; an unset ${HUB_EMR_FHIR_URL} is "not configured"', async () => {
+    process.env.HUB_EMR_TEST_SIGNING = NEW;
+    try {
+      const { events, outStatus } = await load({ baseUrl: '${HUB_EMR_FHIR_URL}', webhookSecretEnv: 'HUB_EMR_TEST_SIGNING' }, {});
+      // Event ids are remembered process-wide (replays): this test's own id.
+      expect((await post(hub.url('/emr/events'), event('env-1'), { 'x-emr-signature': signWebhook(NEW, event('env-1'), now()) })).status).toBe(202);
+      expect((await events.next()).controlId).toBe('env-1');
+      await outStatus.until((st) => st.text === 'not configured');
+      expect(JSON.stringify(logEvents())).not.toContain('invalid EMR server configuration');
+    } finally {
+      delete process.env.HUB_EMR_TEST_SIGNING;
+    }
+  });
+
+  test('a secret variable outside HUB_EMR_… is refused, naming the variable and never a value', async () => {
+    process.env.HUB_STORE_KEYS = 'k1:c2VjcmV0LXN0b3JlLWtleS12YWx1ZQ==';
+    try {
+      await load({ webhookSecretEnv: 'HUB_STORE_KEYS' }, {});
+      const logged = JSON.stringify(logEvents());
+      expect(logged).toContain('HUB_STORE_KEYS');
+      expect(logged).not.toContain('c2VjcmV0LXN0b3JlLWtleS12YWx1ZQ==');
+      // Without a usable secret the events path is not served at all.
+      expect((await post(hub.url('/emr/events'), event('env-2'), { 'x-emr-signature': signWebhook('c2VjcmV0LXN0b3JlLWtleS12YWx1ZQ==', event('env-2'), now()) })).status).toBe(404);
+    } finally {
+      delete process.env.HUB_STORE_KEYS;
+    }
+  });
 });

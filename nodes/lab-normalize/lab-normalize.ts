@@ -23,7 +23,8 @@ type Msg = NodeMessage & Record<string, unknown>;
  * in msg.payload) as FHIR R4 Observations with LOINC and UCUM, the shape
  * astm-in gives for analyzers. Three outputs:
  *
- * 1. patient results: msg.payload = msg.observations = Observation[];
+ * 1. patient results: msg.payload = msg.observations = Observation[]
+ *    (msg.patientId when the message is about one patient);
  * 2. QC results (no patient data): msg.payload = msg.qc;
  * 3. one msg per result that could not be mapped: msg.error {code, reason, testCode}.
  */
@@ -62,7 +63,9 @@ export = function init(RED: NodeAPI): void {
         return;
       }
       const base = { topic: msg.topic, hubMessageId: msg.hubMessageId, controlId: msg.controlId, messageType: msg.messageType, sender: msg.sender };
-      const first = out.observations.length > 0 ? Object.assign(msg, { payload: out.observations, observations: out.observations }) : null;
+      // The MRN of a one-patient message, as astm-in gives it: store-record keeps it as the searchable patient key.
+      const mrns = new Set(out.observations.map((o) => o.subject.identifier?.value).filter((v): v is string => typeof v === 'string'));
+      const first = out.observations.length > 0 ? Object.assign(msg, { payload: out.observations, observations: out.observations }, mrns.size === 1 ? { patientId: [...mrns][0] } : {}) : null;
       const second = out.qc.length > 0 ? ({ ...base, _msgid: msg._msgid, payload: out.qc, qc: out.qc } as Msg) : null;
       const third = out.errors.map(
         (e) =>

@@ -19,9 +19,9 @@ type Msg = NodeMessage & Record<string, unknown>;
 /**
  * Binds lab results (msg.payload: FHIR Observations with a patient
  * identifier as subject) to the EMR's Patient, and to the patient's active
- * treatment cycle (EpisodeOfCare) when asked. Output 1: the matched results,
- * subject `Patient/<id>`; output 2: results of an unknown (or ambiguous)
- * patient, as they came. An EMR failure fails the msg with its typed error,
+ * treatment cycle (EpisodeOfCare) when asked. Output 1: one msg per matched
+ * result (msg.payload one Observation, subject `Patient/<id>`, same _msgid);
+ * output 2: one msg with the results of unknown (or ambiguous) patients, as they came. An EMR failure fails the msg with its typed error,
  * so the queue in front retries it.
  */
 export = function init(RED: NodeAPI): void {
@@ -45,6 +45,7 @@ export = function init(RED: NodeAPI): void {
       if (!fhir) {
         setStatus(node, 'error', RED._('patient-match.status.not-configured'));
         // Retryable: the results wait in the queue until the EMR is configured.
+        msg.retryable = true;
         done(new IntegrationError('the EMR server is not configured', 'CONFIG', true));
         return;
       }
@@ -63,7 +64,9 @@ export = function init(RED: NodeAPI): void {
           unmatched += result.unmatched.length;
           const text = RED._('patient-match.status.counts', { matched, unmatched });
           setStatus(node, result.unmatched.length > 0 ? 'error' : 'connected', text);
-          const first = result.matched.length > 0 ? ({ ...msg, payload: result.matched } as Msg) : null;
+          // One msg per result, each keeping the input's _msgid: a queue-in upstream follows that id
+          // and acknowledges only once every result has been written (a split node would give new ids).
+          const first = result.matched.length > 0 ? result.matched.map((o, index) => ({ ...msg, payload: o, matched: { index, count: result.matched.length } }) as Msg) : null;
           if (retryUnmatched) {
             send([first, null]);
             if (result.unmatched.length > 0) {

@@ -1,0 +1,73 @@
+import { CANARY_DOB, CANARY_MRN, CANARY_NAME } from '../../test/fixtures/canary';
+import { canariesIn, flowNode, helper, logEvents, MessageTap, StatusTap, withCatalog } from '../../test/support/node-red-helper';
+import type { FlowNode, TestMsg } from '../../test/support/node-red-helper';
+import { startHubHarness } from '../emr-in/testing/webhook-harness';
+import type { HubHarness } from '../emr-in/testing/webhook-harness';
+import pendingOrdersInit = require('./pending-orders');
+
+helper.init(require.resolve('node-red'));
+
+const node = withCatalog(pendingOrdersInit, __dirname, 'pending-orders');
+
+const ORM = [
+  'MSH|^~\\&|IVFEMR|CLINIC|IVFHUB|LAB|20261204070000||ORM^O01|EMR-1|P|2.5.1',
+  `PID|1||${CANARY_MRN}^^^CLINIC^MR||${CANARY_NAME}||${CANARY_DOB}|F`,
+  'ORC|NW|PL-1|S26-000777',
+  'OBR|1|PL-1|S26-000777|2243-4^Estradiol^LN',
+  'ORC|NW|PL-1|S26-000777',
+  'OBR|2|PL-1|S26-000777|21198-7^hCG^LN',
+].join('\r') + '\r';
+
+describe('pending-orders node', () => {
+  let hub: HubHarness;
+
+  beforeEach(async () => {
+    await helper.startServer();
+    hub = await startHubHarness();
+  });
+  afterEach(async () => {
+    await helper.unload();
+    await helper.stopServer();
+    await hub.close();
+    expect(canariesIn(logEvents())).toEqual([]);
+  });
+
+  async function load() {
+    const flow: FlowNode[] = [
+      { id: 'f1', type: 'tab' },
+      { id: 'keep', z: 'f1', type: 'pending-orders', mode: 'save', tests: '{"2243-4": "E2", "21198-7": "HCG"}', wires: [['saved']] },
+      { id: 'ask', z: 'f1', type: 'pending-orders', mode: 'answer', tests: '', wires: [['answered']] },
+      { id: 'saved', z: 'f1', type: 'helper' },
+      { id: 'answered', z: 'f1', type: 'helper' },
+      { id: 'c1', z: 'f1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', z: 'f1', type: 'helper' },
+    ];
+    await helper.load(node, flow);
+    return { saved: new MessageTap('saved'), answered: new MessageTap('answered'), caught: new MessageTap('caught'), status: new StatusTap('keep') };
+  }
+
+  test('keeps an ORM in the store (payload untouched for the LIS) and answers a host query from it', async () => {
+    const { saved, answered, status } = await load();
+    flowNode('keep').receive({ payload: ORM, hubMessageId: 'src-1' } as TestMsg);
+    const out = await saved.next();
+    expect(out.payload).toBe(ORM);
+    expect(out.orders).toEqual([expect.objectContaining({ specimenId: 'S26-000777', tests: ['E2', 'HCG'] })]);
+    const records = await hub.store.search({ endpoint: 'pending-orders', controlId: 'S26-000777' });
+    expect(records.items).toHaveLength(1);
+    await status.until((s) => s.text === '1 kept');
+
+    flowNode('ask').receive({ query: { specimenIds: ['S26-000777', 'S26-NONE'], testIds: [], allTests: true }, _astmQuery: { id: 'q1' } } as TestMsg);
+    const reply = await answered.next();
+    expect((reply.orders as { specimenId: string; tests: string[] }[]).map((o) => [o.specimenId, o.tests])).toEqual([['S26-000777', ['E2', 'HCG']]]);
+    expect(reply._astmQuery).toEqual({ id: 'q1' });
+    expect(canariesIn(status.all)).toEqual([]);
+  });
+
+  test('a message that is not an order, or a msg without a query, reaches Catch as PARSE, not retryable', async () => {
+    const { caught } = await load();
+    flowNode('keep').receive({ payload: ORM.replace('ORM^O01', 'ADT^A01') } as TestMsg);
+    expect(await caught.next()).toMatchObject({ error: { code: 'PARSE' }, retryable: false });
+    flowNode('ask').receive({ payload: 'x' } as TestMsg);
+    expect(await caught.next()).toMatchObject({ error: { code: 'PARSE' }, retryable: false });
+  });
+});

@@ -37,8 +37,10 @@ export class BodyCipher {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.keys.get(this.activeKeyId)!, iv);
     cipher.setAAD(Buffer.from(messageId));
-    const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
-    return { keyId: this.activeKeyId, sealed: Buffer.concat([iv, cipher.getAuthTag(), ct]) };
+    const ct = cipher.update(plain);
+    const rest = cipher.final();
+    // One copy into the sealed layout (iv | tag | ciphertext) instead of two.
+    return { keyId: this.activeKeyId, sealed: Buffer.concat([iv, cipher.getAuthTag(), ct, rest]) };
   }
 
   open(sealed: Buffer, keyId: string, messageId: string): Buffer {

@@ -82,9 +82,20 @@ export class SqliteBatchWriter {
   }
 }
 
-/** The pragmas every connection to the store file uses: WAL, and a commit is on disk before it returns. */
-export function configureConnection(db: Db): void {
+/**
+ * WAL pages after which a commit checkpoints by itself. With the checkpoint
+ * thread running this is only a backstop (the thread stopped or cannot keep
+ * up): 10,000 pages is a 40 MB WAL.
+ */
+export const BACKSTOP_AUTOCHECKPOINT_PAGES = 10_000;
+
+/**
+ * The pragmas every connection to the store file uses: WAL, and a commit is on disk before it returns.
+ * @param autocheckpointPages - SQLite's wal_autocheckpoint; unset keeps its default (1,000 pages)
+ */
+export function configureConnection(db: Db, autocheckpointPages?: number): void {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');
   db.pragma('busy_timeout = 5000');
+  if (autocheckpointPages !== undefined) db.pragma(`wal_autocheckpoint = ${autocheckpointPages}`);
 }

@@ -15,8 +15,12 @@ export class SqliteWriterClient {
   private nextId = 1;
   private failed: Error | null = null;
 
-  constructor(file: string) {
-    this.worker = startWorker(__dirname, 'sqlite-writer-worker', { file });
+  /**
+   * @param file - the store file
+   * @param autocheckpointPages - wal_autocheckpoint for the writer's connection (SQLite's default when unset)
+   */
+  constructor(file: string, autocheckpointPages?: number) {
+    this.worker = startWorker(__dirname, 'sqlite-writer-worker', { file, ...(autocheckpointPages !== undefined ? { autocheckpointPages } : {}) });
     this.worker.on('message', (m: WriterReply) => {
       if (!('results' in m)) return;
       for (const r of m.results) {

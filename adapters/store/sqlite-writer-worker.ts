@@ -16,8 +16,9 @@ type Request = ({ id: number } & PackedOps) | { close: true };
 export type WriterReply = { results: { id: number; changes?: number[]; error?: string }[] } | { closed: true };
 
 const port = parentPort!;
-const db = new Database((workerData as { file: string }).file);
-configureConnection(db);
+const { file, autocheckpointPages } = workerData as { file: string; autocheckpointPages?: number };
+const db = new Database(file);
+configureConnection(db, autocheckpointPages);
 const writer = new SqliteBatchWriter(db);
 
 function describe(err: Error): string {

@@ -1,8 +1,9 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MessageRow, WriteOp } from './backend';
+import { SqliteBackend } from './sqlite-backend';
 import { configureConnection, SqliteBatchWriter } from './sqlite-batch-writer';
 import { SQLITE_SCHEMA } from './sqlite-schema';
 import { packOps, unpackOps } from './sqlite-write-codec';
@@ -93,5 +94,44 @@ describe('SqliteWriterClient', () => {
     expect(statusOf(db, 'm2')).toBeUndefined();
     expect((db.prepare('SELECT body FROM hub_messages WHERE id = ?').get('m3') as { body: Buffer }).body.toString()).toBe('zz');
     db.close();
+  });
+});
+
+describe('SqliteBackend checkpoint thread', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hub-ckpt-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('copies committed writes into the database file without any commit doing it', async () => {
+    const file = join(dir, 'm.db');
+    const backend = new SqliteBackend({ file });
+    try {
+      await backend.write(Array.from({ length: 20 }, (_, i) => insert(row(`c${i}`))));
+      // The database file alone (without its WAL) holds a row only once a checkpoint has copied it there.
+      // Far below the 10,000-page backstop, so only the checkpoint thread can have done that.
+      const rowsInMainFile = (): number => {
+        const copy = join(dir, `copy-${Date.now()}.db`);
+        copyFileSync(file, copy);
+        const db = new Database(copy, { readonly: true });
+        try {
+          return (db.prepare("SELECT COUNT(*) AS n FROM hub_messages WHERE id LIKE 'c%'").get() as { n: number }).n;
+        } catch {
+          // Not there yet (even the schema starts out in the WAL), or copied halfway through a checkpoint.
+          return 0;
+        } finally {
+          db.close();
+        }
+      };
+      let n = rowsInMainFile();
+      for (let tries = 0; n < 20 && tries < 100; tries++) {
+        await new Promise((r) => setTimeout(r, 50));
+        n = rowsInMainFile();
+      }
+      expect(n).toBe(20);
+    } finally {
+      await backend.close();
+    }
   });
 });

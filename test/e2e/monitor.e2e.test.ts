@@ -111,6 +111,8 @@ describe('monitor UI in Chromium', () => {
   test('the operator finds a message by control id and sees its parsed HL7 tree with field names', async () => {
     await page.locator('header nav a', { hasText: 'Messages' }).click();
     await page.locator('[data-testid=search-form] input[name=controlId]').fill('E2E-CTL-2');
+    // The reference flows also record the result's onward message to the EMR under the same control id.
+    await page.locator('[data-testid=search-form] input[name=endpoint]').fill('hl7-intake');
     await page.locator('[data-testid=search-form] button[type=submit]').click();
     const rows = page.locator('[data-testid=message-row]');
     await rows.filter({ hasText: 'E2E-CTL-2' }).first().waitFor();

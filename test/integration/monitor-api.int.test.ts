@@ -139,7 +139,7 @@ describe('monitor pages, session cookie, message detail and operations on the bu
     const discard = await fetch(`${hub.url}/api/v1/monitor/messages/${messageId}/discard`, { method: 'POST', headers: { ...auth(operator), ...json }, body: JSON.stringify({ reason: 'duplicate' }) });
     expect(discard.status).toBe(409);
 
-    const dry = await fetch(`${hub.url}/api/v1/monitor/replay`, { method: 'POST', headers: { ...auth(operator), ...json }, body: JSON.stringify({ filter: { controlId: 'API-DETAIL-1' }, dryRun: true }) });
+    const dry = await fetch(`${hub.url}/api/v1/monitor/replay`, { method: 'POST', headers: { ...auth(operator), ...json }, body: JSON.stringify({ filter: { controlId: 'API-DETAIL-1', endpoint: 'hl7-intake' }, dryRun: true }) });
     expect(await dry.json()).toEqual({ count: 1, limit: null });
     const unfiltered = await fetch(`${hub.url}/api/v1/monitor/replay`, { method: 'POST', headers: { ...auth(operator), ...json }, body: JSON.stringify({ filter: {}, dryRun: true }) });
     expect(unfiltered.status).toBe(400);

@@ -17,6 +17,8 @@ export interface FakeFhirOptions {
   clientSecret?: string;
   /** expires_in of issued tokens, seconds. */
   tokenTtlSeconds?: number;
+  /** Listening port; default 0 (any free port). The demo EMR uses a fixed one so a hub can be pointed at it. */
+  port?: number;
 }
 
 export interface RecordedRequest {
@@ -39,6 +41,8 @@ export interface FakeFhirServer {
   seed(resource: Record<string, unknown> & { resourceType: string }): Resource;
   /** Answer the next `count` FHIR requests with `status` (and an OperationOutcome). */
   failNext(count: number, status: number): void;
+  /** FHIR requests answered with an injected failure so far. */
+  injectedFailures(): number;
   /** Process the next FHIR request fully, then destroy the socket without answering: a lost response. */
   dropResponseNext(): void;
   /** Never answer the next FHIR request (the client must time out). */
@@ -54,6 +58,7 @@ export async function startFakeFhirServer(options: FakeFhirOptions): Promise<Fak
   const tokens = new Set<string>();
   const sockets = new Set<Socket>();
   let tokenCount = 0;
+  let injected = 0;
   let failures: { count: number; status: number } | null = null;
   let drop = false;
   let hang = false;
@@ -109,6 +114,7 @@ export async function startFakeFhirServer(options: FakeFhirOptions): Promise<Fak
     if (!authorized(req)) return send(res, 401, outcome('login', 'unauthorized'));
     if (failures && failures.count > 0) {
       failures.count--;
+      injected++;
       return send(res, failures.status, outcome(failures.status >= 500 ? 'transient' : 'invalid', 'injected failure'));
     }
     const parts = url.pathname.replace(/^\/fhir\/?/, '').split('/').filter(Boolean);
@@ -193,7 +199,13 @@ export async function startFakeFhirServer(options: FakeFhirOptions): Promise<Fak
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
@@ -206,6 +218,7 @@ export async function startFakeFhirServer(options: FakeFhirOptions): Promise<Fak
     failNext: (count, status) => {
       failures = { count, status };
     },
+    injectedFailures: () => injected,
     dropResponseNext: () => {
       drop = true;
     },

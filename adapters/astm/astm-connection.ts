@@ -138,6 +138,23 @@ export interface AstmConnectionEvents {
   close: [reason: 'closed' | 'disconnected', connection: AstmConnectionInfo];
 }
 
+/** A connection's events that the server and the client/serial links pass on as their own (all but `close`). */
+export type ForwardedConnectionEvents = Omit<AstmConnectionEvents, 'close'>;
+
+export const FORWARDED_CONNECTION_EVENTS: readonly (keyof ForwardedConnectionEvents)[] = [
+  'sessionStart',
+  'sessionEnd',
+  'delivered',
+  'duplicate',
+  'incomplete',
+  'parseError',
+  'frameError',
+  'handlerError',
+  'queryError',
+  'contention',
+  'oversizeFrame',
+];
+
 let nextConnectionId = 1;
 
 /**

@@ -4,10 +4,10 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Logger } from '../shared/logger';
 import { silentLogger } from '../shared/logger';
 import { summarizeError } from '../shared/redact';
-import { AstmConnection, CLOSE_TIMEOUT_MS } from './astm-connection';
+import { AstmConnection, CLOSE_TIMEOUT_MS, FORWARDED_CONNECTION_EVENTS } from './astm-connection';
 import type {
   AstmConnectionDeps,
-  AstmConnectionEvents,
+  ForwardedConnectionEvents,
   AstmConnectionInfo,
   AstmConnectionOptions,
   AstmMessageHandler,
@@ -38,9 +38,7 @@ export interface AstmServerDeps extends AstmConnectionDeps {
   createServer?: () => Server;
 }
 
-type Forwarded = Omit<AstmConnectionEvents, 'close'>;
-
-export interface AstmServerEvents extends Forwarded {
+export interface AstmServerEvents extends ForwardedConnectionEvents {
   listening: [address: AddressInfo];
   connection: [info: AstmConnectionInfo];
   disconnect: [info: AstmConnectionInfo, reason: 'closed' | 'disconnected'];
@@ -49,19 +47,6 @@ export interface AstmServerEvents extends Forwarded {
   error: [error: Error];
 }
 
-const FORWARDED: (keyof Forwarded)[] = [
-  'sessionStart',
-  'sessionEnd',
-  'delivered',
-  'duplicate',
-  'incomplete',
-  'parseError',
-  'frameError',
-  'handlerError',
-  'queryError',
-  'contention',
-  'oversizeFrame',
-];
 
 function normalizeIp(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
@@ -190,7 +175,7 @@ export class AstmServer extends EventEmitter<AstmServerEvents> {
     socket.setKeepAlive(true, 60_000);
     const connection = new AstmConnection(socket, this.handler, { ...this.options, role: this.options.role ?? 'host', closeTimeoutMs: this.options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS }, this.deps);
     this.active.set(connection.info.id, connection);
-    for (const event of FORWARDED) {
+    for (const event of FORWARDED_CONNECTION_EVENTS) {
       connection.on(event, (...args: unknown[]) => (this.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args));
     }
     connection.on('close', (reason, info) => {

@@ -1,14 +1,11 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { MessageStoreDeliverySink } from '../../adapters/phi-guard';
-import type { SentRegistry } from '../../adapters/phi-guard';
 import { SendGridEmailSender, SendGridEventHandler } from '../../adapters/sendgrid';
-import { errorCode } from '../../adapters/shared/errors';
 import { hubServicesOrNull } from '../emr-out/outbound';
 import { nodeLogger } from '../mllp-endpoint/node-logger';
 import { pemText } from '../mllp-endpoint/pem-text';
 import { envSetting, secretSetting } from '../shared/env-setting';
-import { sharedReplayStore, sharedSentRegistry } from '../stripe-account/provider-state';
-import type { SharedHandle } from '../x12-837p/hub-data';
+import { manageProviderAccount, ProviderState } from '../shared/provider-state';
 import type { SendGridAccountNode } from './sendgrid-account-node';
 import { sendGridMail } from './sendgrid-client';
 
@@ -42,8 +39,7 @@ export = function init(RED: NodeAPI): void {
     const node = this as SendGridAccountNode;
     const credentials = (node.credentials ?? {}) as SendGridAccountCredentials;
     const logger = nodeLogger(node);
-    const users = new Set<Node>();
-    const held: SharedHandle<unknown>[] = [];
+    const state = new ProviderState(RED);
     node.storeName = def.name || 'sendgrid';
     node.sender = undefined;
     node.senderProblem = 'not-configured';
@@ -53,14 +49,6 @@ export = function init(RED: NodeAPI): void {
     const invalid = (part: string, err: unknown): 'invalid' => {
       node.warn(RED._('sendgrid-account.errors.config', { part, reason: err instanceof Error ? err.message : String(err) }));
       return 'invalid';
-    };
-    let sent: SharedHandle<SentRegistry> | undefined;
-    const sentRegistry = (): SharedHandle<SentRegistry> => {
-      if (!sent) {
-        sent = sharedSentRegistry(RED);
-        held.push(sent);
-      }
-      return sent;
     };
 
     const fromEmail = envSetting(def.fromEmail);
@@ -86,7 +74,7 @@ export = function init(RED: NodeAPI): void {
             tracking: def.tracking === true,
             sandbox: def.sandbox === true,
           },
-          { mail: sendGridMail({ apiKey }), sent: sentRegistry().value, logger },
+          { mail: sendGridMail({ apiKey }), sent: state.sentRegistry(), logger },
         );
         node.senderProblem = undefined;
       } catch (err) {
@@ -99,12 +87,11 @@ export = function init(RED: NodeAPI): void {
       try {
         const store = hubServicesOrNull()?.store;
         if (!store) throw new Error("the hub's message store is needed (delivery events update it)");
-        const replays = sharedReplayStore(RED);
-        held.push(replays);
+        const replayStore = state.replayStore();
         const tolerance = Number(def.tolerance);
         node.events = new SendGridEventHandler(
           { publicKey, ...(tolerance > 0 ? { toleranceSec: tolerance } : {}) },
-          { sent: sentRegistry().value, replayStore: replays.value, sink: new MessageStoreDeliverySink(store, { logger }), logger },
+          { sent: state.sentRegistry(), replayStore, sink: new MessageStoreDeliverySink(store, { logger }), logger },
         );
         node.eventsProblem = undefined;
       } catch (err) {
@@ -112,21 +99,7 @@ export = function init(RED: NodeAPI): void {
       }
     }
 
-    node.register = (user: Node): void => {
-      users.add(user);
-    };
-    node.deregister = async (user: Node): Promise<void> => {
-      users.delete(user);
-    };
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      const sender = node.sender;
-      node.sender = undefined;
-      node.events = undefined;
-      Promise.all([sender?.close(), ...held.map((h) => h.release())])
-        .catch((err: unknown) => node.warn(RED._('sendgrid-account.errors.close', { code: errorCode(err) })))
-        .finally(done);
-    });
+    manageProviderAccount(RED, node, state, 'sendgrid-account.errors.close', ['sender', 'events']);
   }
 
   RED.nodes.registerType('sendgrid-account', SendGridAccount, {

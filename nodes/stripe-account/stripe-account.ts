@@ -5,7 +5,7 @@ import { StripePaymentGateway, StripeWebhookReceiver } from '../../adapters/stri
 import { nodeLogger } from '../mllp-endpoint/node-logger';
 import { secretSetting } from '../shared/env-setting';
 import type { SharedHandle } from '../x12-837p/hub-data';
-import { sharedReplayStore } from './provider-state';
+import { sharedReplayStore } from '../shared/provider-state';
 import type { StripeAccountNode } from './stripe-account-node';
 import { stripeClient } from './stripe-client';
 

@@ -1,13 +1,11 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { MessageStoreDeliverySink } from '../../adapters/phi-guard';
-import { errorCode } from '../../adapters/shared/errors';
 import { quietHoursDecision, TwilioCallbackHandler, TwilioSmsSender } from '../../adapters/twilio';
 import { webhookPath } from '../emr-in/webhook-endpoint';
 import { hubServicesOrNull } from '../emr-out/outbound';
 import { nodeLogger } from '../mllp-endpoint/node-logger';
 import { envSetting, secretSetting } from '../shared/env-setting';
-import { sharedOptOuts, sharedReplayStore, sharedSentRegistry } from '../stripe-account/provider-state';
-import type { SharedHandle } from '../x12-837p/hub-data';
+import { manageProviderAccount, ProviderState } from '../shared/provider-state';
 import type { TwilioAccountNode } from './twilio-account-node';
 import { twilioClient } from './twilio-client';
 
@@ -42,8 +40,7 @@ export = function init(RED: NodeAPI): void {
     const node = this as TwilioAccountNode;
     const credentials = (node.credentials ?? {}) as TwilioAccountCredentials;
     const logger = nodeLogger(node);
-    const users = new Set<Node>();
-    const held: SharedHandle<unknown>[] = [];
+    const state = new ProviderState(RED);
     node.storeName = def.name || 'twilio';
     node.publicBaseUrl = envSetting(def.publicBaseUrl).replace(/\/+$/, '');
     node.sender = undefined;
@@ -60,13 +57,12 @@ export = function init(RED: NodeAPI): void {
         if (!store) throw new Error("the hub's message store is needed (opt-outs are keyed by its secret, delivery reports update it)");
         // Phone numbers are stored as a keyed hash; the key is derived from the hub's patient-key secret (domain separated).
         const optOutSecret = Buffer.from(store.patientKey('sms-opt-out-registry'), 'utf8');
-        const sent = sharedSentRegistry(RED);
-        const optOuts = sharedOptOuts(RED, optOutSecret);
-        const replays = sharedReplayStore(RED);
-        held.push(sent, optOuts, replays);
+        const sent = state.sentRegistry();
+        const optOuts = state.optOuts(optOutSecret);
+        const replayStore = state.replayStore();
         node.callbacks = new TwilioCallbackHandler(
           { authToken, accountSid },
-          { sent: sent.value, optOuts: optOuts.value, replayStore: replays.value, sink: new MessageStoreDeliverySink(store, { logger }), logger },
+          { sent, optOuts, replayStore, sink: new MessageStoreDeliverySink(store, { logger }), logger },
         );
         node.callbacksProblem = node.publicBaseUrl ? undefined : 'not-configured';
         const service = envSetting(def.messagingServiceSid);
@@ -82,7 +78,7 @@ export = function init(RED: NodeAPI): void {
               timeZone,
               quietHours,
             },
-            { client: twilioClient({ accountSid, authToken }), sent: sent.value, optOuts: optOuts.value, logger },
+            { client: twilioClient({ accountSid, authToken }), sent, optOuts, logger },
           );
           node.senderProblem = undefined;
         }
@@ -97,21 +93,7 @@ export = function init(RED: NodeAPI): void {
       node.warn(RED._('twilio-account.errors.config', { reason: err instanceof Error ? err.message : String(err) }));
     }
 
-    node.register = (user: Node): void => {
-      users.add(user);
-    };
-    node.deregister = async (user: Node): Promise<void> => {
-      users.delete(user);
-    };
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      const sender = node.sender;
-      node.sender = undefined;
-      node.callbacks = undefined;
-      Promise.all([sender?.close(), ...held.map((h) => h.release())])
-        .catch((err: unknown) => node.warn(RED._('twilio-account.errors.close', { code: errorCode(err) })))
-        .finally(done);
-    });
+    manageProviderAccount(RED, node, state, 'twilio-account.errors.close', ['sender', 'callbacks']);
   }
 
   RED.nodes.registerType('twilio-account', TwilioAccount, {

@@ -1,0 +1,116 @@
+import type { Node, NodeAPI } from 'node-red';
+import { InMemoryReplayStore, InMemorySentRegistry, SqliteReplayStore, SqliteSentRegistry } from '../../adapters/phi-guard';
+import type { ReplayStore, SentRegistry } from '../../adapters/phi-guard';
+import { errorCode } from '../../adapters/shared/errors';
+import { InMemoryOptOutRegistry, SqliteOptOutRegistry } from '../../adapters/twilio';
+import type { OptOutRegistry } from '../../adapters/twilio';
+import { acquireShared, providerStateFile } from '../x12-837p/hub-data';
+import type { SharedHandle } from '../x12-837p/hub-data';
+
+/**
+ * The provider state the Stripe, Twilio and SendGrid config nodes share, in
+ * one SQLite file (`<HUB_DATA_DIR>/providers/providers.db`), one instance
+ * per kind per process: webhook replays survive a restart (a captured
+ * request is refused after one too), a sent mark survives the crash after
+ * which a queue redelivers, and an opt-out survives everything. Without a
+ * Node-RED user dir (a bare runtime) they fall back to memory.
+ */
+
+export function sharedReplayStore(RED: NodeAPI): SharedHandle<ReplayStore> {
+  const file = providerStateFile(RED);
+  if (!file) return acquireShared('replay-store:memory', () => new InMemoryReplayStore());
+  return acquireShared(`replay-store:${file}`, () => new SqliteReplayStore({ file }));
+}
+
+export function sharedSentRegistry(RED: NodeAPI): SharedHandle<SentRegistry> {
+  const file = providerStateFile(RED);
+  if (!file) return acquireShared('sent-registry:memory', () => new InMemorySentRegistry());
+  return acquireShared(`sent-registry:${file}`, () => new SqliteSentRegistry({ file }));
+}
+
+/**
+ * @param RED - for the data dir
+ * @param secret - the keyed-hash secret phone numbers are stored under (≥ 32 bytes)
+ */
+export function sharedOptOuts(RED: NodeAPI, secret: Buffer): SharedHandle<OptOutRegistry> {
+  const file = providerStateFile(RED);
+  if (!file) return acquireShared('opt-outs:memory', () => new InMemoryOptOutRegistry());
+  return acquireShared(`opt-outs:${file}`, () => new SqliteOptOutRegistry({ file }, { secret }));
+}
+
+/**
+ * One account config node's share of the provider state: each kind is
+ * acquired on first use (a node configured for sending only never opens the
+ * replay store) and held once, however many adapters use it, so close()
+ * releases exactly what was taken.
+ */
+export class ProviderState {
+  private readonly held: SharedHandle<unknown>[] = [];
+  private sent: SharedHandle<SentRegistry> | undefined;
+  private replays: SharedHandle<ReplayStore> | undefined;
+  private optOutRegistry: SharedHandle<OptOutRegistry> | undefined;
+
+  constructor(private readonly RED: NodeAPI) {}
+
+  sentRegistry(): SentRegistry {
+    this.sent ??= this.hold(sharedSentRegistry(this.RED));
+    return this.sent.value;
+  }
+
+  replayStore(): ReplayStore {
+    this.replays ??= this.hold(sharedReplayStore(this.RED));
+    return this.replays.value;
+  }
+
+  /** @param secret - see {@link sharedOptOuts}; only the first call's is used */
+  optOuts(secret: Buffer): OptOutRegistry {
+    this.optOutRegistry ??= this.hold(sharedOptOuts(this.RED, secret));
+    return this.optOutRegistry.value;
+  }
+
+  /** Releases every handle taken; the last holder in the process closes the store. */
+  async release(): Promise<void> {
+    await Promise.all(this.held.map((h) => h.release()));
+  }
+
+  private hold<T>(handle: SharedHandle<T>): SharedHandle<T> {
+    this.held.push(handle);
+    return handle;
+  }
+}
+
+/** What every provider account config node offers the nodes that use it. */
+export interface ProviderAccountNode extends Node {
+  register(user: Node): void;
+  deregister(user: Node): Promise<void>;
+}
+
+/**
+ * The lifecycle provider account config nodes share: users register, and on
+ * close the node's adapters are detached first (synchronously, so no user
+ * picks up one that is closing), then those that hold resources are closed
+ * together with the provider state.
+ *
+ * @param closeErrorKey - catalog key for a failed close; only the error code is shown (no PHI)
+ * @param adapters - the node's adapter fields, closed in this order
+ */
+export function manageProviderAccount<N extends ProviderAccountNode>(RED: NodeAPI, node: N, state: ProviderState, closeErrorKey: string, adapters: readonly (keyof N & string)[]): void {
+  const users = new Set<Node>();
+  node.register = (user: Node): void => {
+    users.add(user);
+  };
+  node.deregister = async (user: Node): Promise<void> => {
+    users.delete(user);
+  };
+  node.on('close', (_removed: boolean, done: () => void) => {
+    const fields = node as unknown as Record<string, unknown>;
+    const detached = adapters.map((key) => {
+      const adapter = fields[key] as { close?: () => Promise<void> } | undefined;
+      fields[key] = undefined;
+      return adapter;
+    });
+    Promise.all([...detached.map((a) => (typeof a?.close === 'function' ? a.close() : undefined)), state.release()])
+      .catch((err: unknown) => node.warn(RED._(closeErrorKey, { code: errorCode(err) })))
+      .finally(done);
+  });
+}

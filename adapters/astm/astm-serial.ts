@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { SerialPort as SerialPortClass } from 'serialport';
+import type { PortBinding } from './serial-hangup-binding';
 import { summarizeError } from '../shared/redact';
 import type { AstmConnection, AstmMessageHandler } from './astm-connection';
 import { AstmConfigError } from './errors';
@@ -149,7 +150,11 @@ export class AstmSerial extends ReconnectingAstmLink {
 function openSerialPort(settings: SerialPortSettings, onOpen: (err: Error | null) => void): Duplex {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { SerialPort } = require('serialport') as { SerialPort: typeof SerialPortClass };
-  return new SerialPort({ ...settings }, onOpen);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { hangupAwareBinding } = require('./serial-hangup-binding') as typeof import('./serial-hangup-binding');
+  // SerialPort takes a `binding` over its detected one (untyped option): the same binding, with hang-ups reported.
+  const binding = hangupAwareBinding(SerialPort.binding as unknown as PortBinding);
+  return new SerialPort({ ...settings, binding } as ConstructorParameters<typeof SerialPortClass>[0], onOpen);
 }
 
 /** Close a SerialPort (its fd) or destroy any other duplex; errors of an already closed port are ignored. */

@@ -234,10 +234,10 @@ describe('mllp-in node', () => {
     await helper.load(nodes, flow({}, []), {});
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const hooks = (require('@node-red/util') as { hooks: NodeAPI['hooks'] }).hooks;
-    expect(hooks.has('onComplete.mllpin_in1')).toBe(true);
+    expect(hooks.has('onComplete.ivfhub_followed')).toBe(true);
     await helper.unload();
-    expect(hooks.has('onComplete.mllpin_in1')).toBe(false);
-    expect(hooks.has('preDeliver.mllpin_in1')).toBe(false);
+    expect(hooks.has('onComplete.ivfhub_followed')).toBe(false);
+    expect(hooks.has('preDeliver.ivfhub_followed')).toBe(false);
   });
 
   test('without a listener it reports a configuration error', async () => {

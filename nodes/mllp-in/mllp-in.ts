@@ -1,6 +1,8 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { IntakeDelivery } from '../../adapters/hl7-intake';
 import type { Hl7AckHandle, MllpListenerNode } from '../mllp-listener/types';
+import { sharedMsgHooks } from '../shared/msg-hooks';
+import type { FollowedMsgHandlers } from '../shared/msg-hooks';
 import { setStatus } from '../shared/status';
 import { CompletionTracker, isLegacyNode } from './completion-tracker';
 
@@ -29,25 +31,23 @@ export = function init(RED: NodeAPI): void {
     }
 
     const tracker = new CompletionTracker();
-    // Hook labels may not contain dots; node ids inside subflows can.
-    const label = `mllpin_${node.id.replace(/[^\w-]/g, '_')}`;
-    const hookNames = [`preDeliver.${label}`, `onReceive.${label}`, `onComplete.${label}`, `postReceive.${label}`];
-    for (const name of hookNames) RED.hooks.remove(name);
-    // Synchronous, and cheap for msgs that are not ours: they run for every msg in the runtime.
-    RED.hooks.add(hookNames[0]!, (event: { msg: NodeMessage; destination: { id: string } }) => {
-      tracker.delivered(event.msg._msgid, event.destination.id);
-    });
-    RED.hooks.add(hookNames[1]!, (event: { msg: NodeMessage; destination: { id: string } }) => {
-      tracker.received(event.msg._msgid, event.destination.id);
-    });
-    RED.hooks.add(hookNames[2]!, (event: { msg: NodeMessage; node: { id: string }; error?: unknown }) => {
-      tracker.completed(event.msg._msgid, event.node.id, event.error);
-    });
-    RED.hooks.add(hookNames[3]!, (event: { msg: NodeMessage; destination: { id: string; node?: unknown } }) => {
-      if (tracker.has(event.msg._msgid) && isLegacyNode(event.destination.node)) {
-        tracker.settleLegacy(event.msg._msgid, event.destination.id, (fn) => setImmediate(fn));
-      }
-    });
+    const hooks = sharedMsgHooks(RED);
+    const detach = hooks.attach();
+    // Called only for the msgs this node follows (see SharedMsgHooks).
+    const handlers: FollowedMsgHandlers = {
+      preDeliver: (event) => tracker.delivered(event.msg._msgid, event.destination.id),
+      onReceive: (event) => tracker.received(event.msg._msgid, event.destination.id),
+      onComplete: (event) => tracker.completed(event.msg._msgid, event.node.id, event.error),
+      postReceive: (event) => {
+        if (tracker.has(event.msg._msgid) && isLegacyNode(event.destination.node)) {
+          tracker.settleLegacy(event.msg._msgid, event.destination.id, (fn) => setImmediate(fn));
+        }
+      },
+    };
+    const forget = (msgId: string): void => {
+      tracker.forget(msgId);
+      hooks.unfollow(msgId);
+    };
 
     listener.register(node, (delivery: IntakeDelivery) => {
       const msgId = RED.util.generateId();
@@ -65,19 +65,20 @@ export = function init(RED: NodeAPI): void {
       };
       if (delivery.batch) msg.batch = delivery.batch;
       tracker.track(msgId, (outcome) => delivery.complete(outcome));
-      void delivery.settled.then(() => tracker.forget(msgId));
+      hooks.follow(msgId, handlers);
+      void delivery.settled.then(() => forget(msgId));
       try {
         node.send(msg);
       } catch (err) {
         // The intake records a consumer that throws as a failed completion.
-        tracker.forget(msgId);
+        forget(msgId);
         throw err;
       }
       tracker.sent(msgId);
     });
 
     node.on('close', (_removed: boolean, done: () => void) => {
-      for (const name of hookNames) RED.hooks.remove(name);
+      detach();
       listener
         .deregister(node)
         .catch((err: unknown) => node.warn(RED._('mllp-in.errors.close', { name: (err as Error)?.name ?? 'Error' })))

@@ -5,6 +5,8 @@ import type { HubServices } from '../../adapters/shared/registry';
 import type { Consumer, Escalation, MessageQueue, QueueMessage } from '../../adapters/queue';
 import { CompletionTracker, isLegacyNode } from '../mllp-in/completion-tracker';
 import { decodePayload } from '../shared/queue-payload';
+import { sharedMsgHooks } from '../shared/msg-hooks';
+import type { FollowedMsgHandlers } from '../shared/msg-hooks';
 import { setStatus } from '../shared/status';
 import { flowFailure, flowTimeout } from './flow-failure';
 import { missingSettings } from './required-settings';
@@ -117,30 +119,30 @@ export = function init(RED: NodeAPI): void {
      * the msg failed even though every copy completed.
      */
     const caught = new Map<string, { error: unknown; retryable: unknown }>();
-    // Hook labels may not contain dots; node ids inside subflows can.
-    const label = `queuein_${node.id.replace(/[^\w-]/g, '_')}`;
-    const hookNames = [`preDeliver.${label}`, `onReceive.${label}`, `onComplete.${label}`, `postReceive.${label}`] as const;
-    for (const hook of hookNames) RED.hooks.remove(hook);
-    // Synchronous, and cheap for msgs that are not ours: they run for every msg in the runtime.
-    RED.hooks.add(hookNames[0], (event: { msg: NodeMessage; destination: { id: string } }) => {
-      tracker.delivered(event.msg._msgid, event.destination.id);
-    });
-    RED.hooks.add(hookNames[1], (event: { msg: Msg; destination: { id: string; node?: unknown } }) => {
-      const id = event.msg._msgid;
-      if (id !== undefined && tracker.has(id) && (event.destination.node as { type?: unknown } | undefined)?.type === 'catch' && event.msg.error) {
-        if (!caught.has(id)) caught.set(id, { error: event.msg.error, retryable: event.msg.retryable });
-      }
-      tracker.received(id, event.destination.id);
-    });
-    RED.hooks.add(hookNames[2], (event: { msg: Msg; node: { id: string }; error?: unknown }) => {
-      if (event.error !== undefined && event.error !== null && event.msg._msgid !== undefined && tracker.has(event.msg._msgid)) failedRetryable.set(event.msg._msgid, event.msg.retryable);
-      tracker.completed(event.msg._msgid, event.node.id, event.error);
-    });
-    RED.hooks.add(hookNames[3], (event: { msg: NodeMessage; destination: { id: string; node?: unknown } }) => {
-      if (tracker.has(event.msg._msgid) && isLegacyNode(event.destination.node)) {
-        tracker.settleLegacy(event.msg._msgid, event.destination.id, (fn) => setImmediate(fn));
-      }
-    });
+    const hooks = sharedMsgHooks(RED);
+    const detach = hooks.attach();
+    // Called only for the msgs this node follows (see SharedMsgHooks).
+    const handlers: FollowedMsgHandlers = {
+      preDeliver: (event) => tracker.delivered(event.msg._msgid, event.destination.id),
+      onReceive: (event) => {
+        const msg = event.msg as Msg;
+        const id = msg._msgid;
+        if (id !== undefined && tracker.has(id) && (event.destination.node as { type?: unknown } | undefined)?.type === 'catch' && msg.error) {
+          if (!caught.has(id)) caught.set(id, { error: msg.error, retryable: msg.retryable });
+        }
+        tracker.received(id, event.destination.id);
+      },
+      onComplete: (event) => {
+        const msg = event.msg as Msg;
+        if (event.error !== undefined && event.error !== null && msg._msgid !== undefined && tracker.has(msg._msgid)) failedRetryable.set(msg._msgid, msg.retryable);
+        tracker.completed(msg._msgid, event.node.id, event.error);
+      },
+      postReceive: (event) => {
+        if (tracker.has(event.msg._msgid) && isLegacyNode(event.destination.node)) {
+          tracker.settleLegacy(event.msg._msgid, event.destination.id, (fn) => setImmediate(fn));
+        }
+      },
+    };
 
     const handle = (m: QueueMessage, signal: AbortSignal): Promise<void> =>
       new Promise<void>((resolve, reject) => {
@@ -152,6 +154,7 @@ export = function init(RED: NodeAPI): void {
           clearTimeout(timer);
           signal.removeEventListener('abort', onAbort);
           tracker.forget(msgId);
+          hooks.unfollow(msgId);
           failedRetryable.delete(msgId);
           caught.delete(msgId);
           inFlight -= 1;
@@ -190,6 +193,7 @@ export = function init(RED: NodeAPI): void {
           finish(err);
           return;
         }
+        hooks.follow(msgId, handlers);
         tracker.track(msgId, (outcome) => {
           const reported = caught.get(msgId);
           if (outcome.error !== undefined) finish(flowFailure(outcome.error, failedRetryable.get(msgId), name, m.id));
@@ -264,7 +268,7 @@ export = function init(RED: NodeAPI): void {
         .then(() => consumer?.close({ drainTimeoutMs: drainMs }))
         .catch((err: unknown) => node.warn(RED._('queue-in.errors.close', { code: errorCode(err) })))
         .finally(() => {
-          for (const hook of hookNames) RED.hooks.remove(hook);
+          detach();
           setStatus(node, 'idle');
           done();
         });

@@ -6,7 +6,7 @@ import bcrypt from 'bcryptjs';
 import type { AlertEvent, AlertsView } from '../../adapters/alerts/types';
 import { sendMllp } from '../e2e/monitor-support';
 import { CANARY_DOB, CANARY_MRN, CANARY_NAME, canaryOru } from '../fixtures/canary';
-import { freePort, login, startHubProcess } from '../support/hub-process';
+import { freePort, login, startHubProcess, waitForPort } from '../support/hub-process';
 import type { HubProcess } from '../support/hub-process';
 
 const SECRET = 'alert-webhook-secret-for-tests';
@@ -64,6 +64,7 @@ describe('alerts on the built hub: an error-rate rule fires and recovers', () =>
       HUB_ALERT_WEBHOOK_URL: rx.url,
       HUB_ALERT_WEBHOOK_SECRET: SECRET,
     });
+    await waitForPort(mllpPort);
   });
 
   afterAll(async () => {

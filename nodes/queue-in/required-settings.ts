@@ -1,3 +1,5 @@
+import { envSetting, unresolvedName } from '../shared/env-setting';
+
 /**
  * The settings of `requires` that are not set. `requires` lists environment
  * variable names (`HUB_EMR_FHIR_URL`), which are looked up. A `${NAME}` token
@@ -9,12 +11,9 @@
 export function missingSettings(requires: string | undefined, lookup: (name: string) => unknown): string[] {
   const missing: string[] = [];
   for (const token of (requires ?? '').split(/[\s,]+/).filter(Boolean)) {
-    const unresolved = /^\$\{(\w+)\}$/.exec(token);
-    if (unresolved) missing.push(unresolved[1]!);
-    else if (/^[A-Z_][A-Z0-9_]*$/.test(token)) {
-      const value = lookup(token);
-      if (value === undefined || value === null || String(value).trim() === '') missing.push(token);
-    }
+    const unresolved = unresolvedName(token);
+    if (unresolved !== null) missing.push(unresolved);
+    else if (/^[A-Z_][A-Z0-9_]*$/.test(token) && envSetting(lookup(token)) === '') missing.push(token);
   }
   return missing;
 }

@@ -8,7 +8,7 @@
  * otherwise be reported as invalid on every unconfigured start).
  */
 
-const UNRESOLVED = /^\$\{[^}]*\}$/;
+const UNRESOLVED = /^\$\{([^}]*)\}$/;
 const ENV_NAME = /^[A-Z][A-Z0-9_]{0,127}$/;
 
 /**
@@ -19,6 +19,14 @@ export function envSetting(value: unknown): string {
   if (typeof value !== 'string' && typeof value !== 'number') return '';
   const s = String(value).trim();
   return UNRESOLVED.test(s) ? '' : s;
+}
+
+/**
+ * @param value - a node property as the runtime handed it over
+ * @returns the variable name of an unresolved `${VAR}` (Node-RED found no such variable), else null
+ */
+export function unresolvedName(value: string): string | null {
+  return UNRESOLVED.exec(value.trim())?.[1] ?? null;
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * `npm run bench:mllp`: HL7 v2 over MLLP into the hub's `mllp-in` (the HL7
- * intake flow of peers/hub-intake-flow.ts, *after commit*: AA only once the
- * message is durably stored),
+ * `npm run bench:mllp`: HL7 v2 over MLLP into the hub's `mllp-in` (the
+ * reference HL7 intake tab, see peers/hub-intake-flow.ts; *after commit*: AA
+ * only once the message is durably stored),
  * measured in the same run as two peers that store nothing: a bare MLLP echo
  * on @medplum/hl7 and a stock Node-RED `tcp in` → `tcp out` flow. Each peer
  * runs in its own process; the driver keeps one message in flight per
@@ -94,7 +94,7 @@ const PEERS: Peer[] = [
     start: (port) =>
       spawn(process.execPath, [join(ROOT, 'dist', 'hub', 'main.js')], {
         cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', HUB_DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-hub-')), HUB_FLOWS_DIR: hubIntakeFlowsDir(), HUB_PORT: String(port + 1), HUB_MLLP_PORT: String(port), HUB_ASTM_PORT: String(port + 2), HUB_BIND: '127.0.0.1', HUB_ADMIN_PASSWORD: 'bench-admin-password', HUB_LOG_LEVEL: 'warn' },
+        env: { PATH: process.env.PATH ?? '', HUB_DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-hub-')), HUB_FLOWS_DIR: hubIntakeFlowsDir(ROOT), HUB_PORT: String(port + 1), HUB_MLLP_PORT: String(port), HUB_ASTM_PORT: String(port + 2), HUB_BIND: '127.0.0.1', HUB_ADMIN_PASSWORD: 'bench-admin-password', HUB_LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'ignore', 'inherit'],
       }),
   },

@@ -555,7 +555,7 @@ export class Hl7Intake {
     // Without MSH-10 there is nothing to recognise a retransmission by.
     if (!this.duplicates.enabled || !unit.info.controlId) return Promise.resolve({ ticket: NO_TICKET, reused: false });
     const key = `${unit.info.sender}\u0000${unit.info.controlId}`;
-    return this.duplicates.claim(key, contentDigest(unit.message)).then((claim) => {
+    return this.duplicates.claim(key, contentDigest(unit.text, unit.message.delimiters.field)).then((claim) => {
       if ('ticket' in claim && claim.reused) {
         this.logger.warn('hl7 intake control id reused with different content; processing as a new message', { type: unit.info.messageType, controlId: unit.info.controlId });
       }
@@ -671,17 +671,27 @@ export class Hl7Intake {
     return { flowId: this.options.flowId ?? null, nodeId: this.options.nodeId ?? null, direction: 'inbound', endpoint: this.options.endpoint, contentType: CONTENT_TYPE };
   }
 
-  private newRecord(unit: Unit, extra: Partial<NewMessage>): NewMessage {
-    return {
-      ...this.recordBase(),
-      controlId: unit.info.controlId || null,
-      messageType: unit.info.messageType || null,
-      sender: unit.info.sender || null,
-      receiver: unit.info.receiver || null,
+  private newRecord(unit: Unit, extra: Pick<NewMessage, 'status' | 'errorCode' | 'errorText' | 'parentId'>): NewMessage {
+    // A literal rather than spreads: built for every message, and the spread form was ~3% of the intake's event-loop time.
+    const { info } = unit;
+    const record: NewMessage = {
+      flowId: this.options.flowId ?? null,
+      nodeId: this.options.nodeId ?? null,
+      direction: 'inbound',
+      endpoint: this.options.endpoint,
+      contentType: CONTENT_TYPE,
+      controlId: info.controlId || null,
+      messageType: info.messageType || null,
+      sender: info.sender || null,
+      receiver: info.receiver || null,
       patientId: unit.patientId,
       body: unit.body,
-      ...extra,
+      status: extra.status,
     };
+    if (extra.errorCode !== undefined) record.errorCode = extra.errorCode;
+    if (extra.errorText !== undefined) record.errorText = extra.errorText;
+    if (extra.parentId !== undefined) record.parentId = extra.parentId;
+    return record;
   }
 
   private duplicateRecord(unit: Unit, originalId: string): NewMessage {
@@ -704,13 +714,24 @@ function storeError(): AckError {
 }
 
 /**
- * SHA-256 over the message with MSH-7 (date/time of message) blanked:
- * senders that regenerate MSH-7 when they resend still match.
+ * SHA-256 over the message text with MSH-7 (date/time of message) left out:
+ * senders that regenerate MSH-7 when they resend still match. Read from the
+ * text as received (an unchanged message serializes byte-identical to it),
+ * not re-serialized: this runs for every message.
+ *
+ * @param text - the message as decoded
+ * @param separator - its field separator (MSH-1)
  */
-function contentDigest(message: Hl7Message): string {
-  const [msh, ...rest] = message.segments;
-  const blanked = msh ? [{ ...msh, fields: msh.fields.map((f, i) => (i === 6 ? '' : f)) }, ...rest] : rest;
-  return createHash('sha256').update(serialize({ ...message, segments: blanked })).digest('base64');
+function contentDigest(text: string, separator: string): string {
+  const hash = createHash('sha256');
+  // MSH-7 starts after the 6th field separator, counting MSH-1 itself.
+  let start = text.indexOf('MSH') + 3;
+  for (let n = 0; n < 6 && start > 0; n++) start = text.indexOf(separator, start) + 1;
+  if (start <= 0) return hash.update(text).digest('base64');
+  const sep = separator.charCodeAt(0);
+  let end = start;
+  for (let c = text.charCodeAt(end); end < text.length && c !== sep && c !== 13 && c !== 10; c = text.charCodeAt(++end));
+  return hash.update(text.slice(0, start)).update(text.slice(end)).digest('base64');
 }
 
 function validate(o: Hl7IntakeOptions): void {

@@ -8,6 +8,7 @@ import { BACKSTOP_AUTOCHECKPOINT_PAGES, configureConnection, SqliteBatchWriter }
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { SqliteWriterClient } from './sqlite-writer-client';
 import { SQLITE_SCHEMA } from './sqlite-schema';
+import { settleStaged, STAGED_TABLE } from './sqlite-staging';
 import { SqliteAuditLog } from './sqlite-audit-log';
 import { SqliteTokenRepository } from './sqlite-token-repository';
 import type { MessageStatus } from './types';
@@ -22,6 +23,14 @@ import type { MessageStatus } from './types';
 const WRITER_PIPELINE_DEPTH = 16;
 /** How often the checkpoint thread copies the WAL into the database file. */
 const CHECKPOINT_INTERVAL_MS = 100;
+
+/** ORDER BY received_at DESC, id DESC, for rows merged from the staging table and hub_messages. */
+function newestFirst(a: Record<string, unknown>, b: Record<string, unknown>): number {
+  const byTime = Number(b.received_at) - Number(a.received_at);
+  if (byTime !== 0) return byTime;
+  // SQLite compares TEXT byte-wise (BINARY collation); ids are ASCII, where < agrees.
+  return a.id === b.id ? 0 : (a.id as string) < (b.id as string) ? 1 : -1;
+}
 
 export interface SqliteBackendOptions {
   /** Database file; `:memory:` for throwaway tests. */
@@ -61,6 +70,8 @@ export class SqliteBackend implements StoreBackend {
     this.db = new Database(options.file);
     configureConnection(this.db);
     this.db.exec(SQLITE_SCHEMA);
+    // Rows a previous run staged and did not move yet (it stopped or crashed): moved before anything else writes.
+    settleStaged(this.db);
     // Planner statistics, sampled so a large store still opens fast (~0.2 s at 1M rows). Without them
     // SQLite guesses, and a search that combines a selective key (patient, control id) with a common
     // column (type, status, endpoint) walks the common column's index: 0.5-1 s instead of 0.2 ms at
@@ -90,29 +101,35 @@ export class SqliteBackend implements StoreBackend {
   }
 
   async get(id: string, includeBody: boolean): Promise<MessageRow | null> {
-    const row = this.db.prepare(`SELECT ${MESSAGE_COLUMNS}${includeBody ? ', body' : ''} FROM hub_messages WHERE id = ?`).get(id);
+    const columns = `${MESSAGE_COLUMNS}${includeBody ? ', body' : ''}`;
+    // Staged first: a row moving meanwhile is then found in hub_messages by the second read.
+    const row =
+      this.db.prepare(`SELECT ${columns} FROM ${STAGED_TABLE} WHERE id = ?`).get(id) ??
+      this.db.prepare(`SELECT ${columns} FROM hub_messages WHERE id = ?`).get(id);
     return row ? rowFromDb(row as Record<string, unknown>) : null;
   }
 
   async search(query: RowQuery): Promise<MessageRow[]> {
     const { sql, values } = buildWhere(query, () => '?', query.after);
-    const rows = this.db
-      .prepare(`SELECT ${MESSAGE_COLUMNS} FROM hub_messages ${sql} ORDER BY received_at DESC, id DESC LIMIT ?`)
-      .all(...values, query.limit);
-    return rows.map((r) => rowFromDb(r as Record<string, unknown>));
+    const page = (table: string): Record<string, unknown>[] =>
+      this.db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM ${table} ${sql} ORDER BY received_at DESC, id DESC LIMIT ?`).all(...values, query.limit) as Record<string, unknown>[];
+    // One read transaction: both tables from the same snapshot, so a row moving between them is seen once.
+    const { staged, stored } = this.db.transaction(() => ({ staged: page(STAGED_TABLE), stored: page('hub_messages') }))();
+    const rows = staged.length === 0 ? stored : [...staged, ...stored].sort(newestFirst).slice(0, query.limit);
+    return rows.map((r) => rowFromDb(r));
   }
 
   async count(filter: RowFilter): Promise<number> {
     const { sql, values } = buildWhere(filter, () => '?');
-    const row = this.db.prepare(`SELECT COUNT(*) AS n FROM hub_messages ${sql}`).get(...values) as { n: number };
-    return row.n;
+    const count = (table: string): number => (this.db.prepare(`SELECT COUNT(*) AS n FROM ${table} ${sql}`).get(...values) as { n: number }).n;
+    return this.db.transaction(() => count(STAGED_TABLE) + count('hub_messages'))();
   }
 
   async prune(cutoffs: { status: MessageStatus; before: number }[]): Promise<number> {
-    const stmt = this.db.prepare('DELETE FROM hub_messages WHERE status = ? AND updated_at < ?');
+    const stmts = [STAGED_TABLE, 'hub_messages'].map((table) => this.db.prepare(`DELETE FROM ${table} WHERE status = ? AND updated_at < ?`));
     let deleted = 0;
     this.db.transaction(() => {
-      for (const c of cutoffs) deleted += stmt.run(c.status, c.before).changes;
+      for (const c of cutoffs) for (const stmt of stmts) deleted += stmt.run(c.status, c.before).changes;
     })();
     this.db.pragma('optimize');
     return deleted;

@@ -1,13 +1,6 @@
-/**
- * SQLite schema. Times are epoch milliseconds; bodies are sealed blobs.
- * A rowid table, not WITHOUT ROWID: rows carry kilobyte bodies, and SQLite
- * stores WITHOUT ROWID rows inside the primary-key b-tree, where large rows
- * cost page splits on every insert (measured: half the durable rate at 8
- * connections).
- */
-export const SQLITE_SCHEMA = `
-CREATE TABLE IF NOT EXISTS hub_messages (
-  id TEXT PRIMARY KEY,
+/** The columns of hub_messages and of its staging table (sqlite-staging.ts), after the id column. */
+const messageColumns = (id: string): string => `
+  ${id},
   flow_id TEXT, node_id TEXT,
   direction TEXT NOT NULL,
   endpoint TEXT NOT NULL,
@@ -23,7 +16,17 @@ CREATE TABLE IF NOT EXISTS hub_messages (
   size INTEGER NOT NULL,
   key_id TEXT NOT NULL,
   body BLOB NOT NULL
-);
+`;
+
+/**
+ * SQLite schema. Times are epoch milliseconds; bodies are sealed blobs.
+ * A rowid table, not WITHOUT ROWID: rows carry kilobyte bodies, and SQLite
+ * stores WITHOUT ROWID rows inside the primary-key b-tree, where large rows
+ * cost page splits on every insert (measured: half the durable rate at 8
+ * connections).
+ */
+export const SQLITE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS hub_messages (${messageColumns('id TEXT PRIMARY KEY')});
 CREATE INDEX IF NOT EXISTS hub_messages_received ON hub_messages (received_at, id);
 CREATE INDEX IF NOT EXISTS hub_messages_control ON hub_messages (control_id, received_at);
 CREATE INDEX IF NOT EXISTS hub_messages_patient ON hub_messages (patient_key, received_at);
@@ -39,6 +42,9 @@ CREATE INDEX IF NOT EXISTS hub_messages_status_f ON hub_messages (status, receiv
 CREATE INDEX IF NOT EXISTS hub_messages_endpoint_f ON hub_messages (endpoint, received_at, direction, status, message_type);
 CREATE INDEX IF NOT EXISTS hub_messages_parent ON hub_messages (parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS hub_messages_prune ON hub_messages (status, updated_at);
+-- New rows land here and move into hub_messages in batches (sqlite-staging.ts): same columns, only the id indexed.
+CREATE TABLE IF NOT EXISTS hub_messages_staged (${messageColumns('id TEXT NOT NULL')});
+CREATE UNIQUE INDEX IF NOT EXISTS hub_messages_staged_id ON hub_messages_staged (id);
 CREATE TABLE IF NOT EXISTS hub_audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   at INTEGER NOT NULL,

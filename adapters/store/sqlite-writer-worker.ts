@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { configureConnection, SqliteBatchWriter } from './sqlite-batch-writer';
+import { SETTLE_AFTER_MS, SETTLE_ROWS } from './sqlite-staging';
 import { unpackOps } from './sqlite-write-codec';
 import type { PackedOps } from './sqlite-write-codec';
 
@@ -19,7 +20,19 @@ const port = parentPort!;
 const { file, autocheckpointPages } = workerData as { file: string; autocheckpointPages?: number };
 const db = new Database(file);
 configureConnection(db, autocheckpointPages);
-const writer = new SqliteBatchWriter(db);
+const writer = new SqliteBatchWriter(db, { staging: true });
+let settleTimer: NodeJS.Timeout | undefined;
+
+/** Move staged rows into the indexed table (sqlite-staging.ts); a failure leaves them staged for the next try. */
+function settle(): void {
+  if (settleTimer) clearTimeout(settleTimer);
+  settleTimer = undefined;
+  try {
+    writer.settle();
+  } catch {
+    // Still staged, still durable and still readable; the next write or idle moment retries.
+  }
+}
 
 function describe(err: Error): string {
   return `${err.name}: ${(err as { code?: string }).code ?? ''}`;
@@ -46,8 +59,12 @@ port.on('message', (first: Request) => {
       results = { results: requests.map((r) => ({ id: r.id, error })) };
     }
     port.postMessage(results);
+    // After the answers are out: the move delays the next commit, never this one.
+    if (writer.staged >= SETTLE_ROWS) settle();
+    else if (writer.staged > 0 && !settleTimer) settleTimer = setTimeout(settle, SETTLE_AFTER_MS);
   }
   if (close) {
+    settle();
     db.close();
     port.postMessage({ closed: true } satisfies WriterReply);
   }

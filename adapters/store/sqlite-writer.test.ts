@@ -61,6 +61,107 @@ describe('SqliteBatchWriter.writeMany', () => {
   });
 });
 
+describe('SqliteBatchWriter with staging', () => {
+  const stagedStatus = (db: Database.Database, id: string): unknown =>
+    (db.prepare('SELECT status FROM hub_messages_staged WHERE id = ?').get(id) as { status?: string } | undefined)?.status;
+
+  it('stages inserts, updates them where they are, and settles them into hub_messages in arrival order', () => {
+    const db = new Database(':memory:');
+    db.exec(SQLITE_SCHEMA);
+    const writer = new SqliteBatchWriter(db, { staging: true });
+    expect(writer.write([insert(row('s1', { receivedAt: 3 })), insert(row('s2', { receivedAt: 1 })), { kind: 'update', id: 's1', patch: { status: 'sent' }, at: 4 }])).toEqual([1, 1, 1]);
+    expect(writer.staged).toBe(2);
+    expect(stagedStatus(db, 's1')).toBe('sent');
+    expect(statusOf(db, 's1')).toBeUndefined();
+
+    expect(writer.settle()).toBe(2);
+    expect(writer.staged).toBe(0);
+    expect(stagedStatus(db, 's1')).toBeUndefined();
+    expect(statusOf(db, 's1')).toBe('sent');
+    expect(db.prepare('SELECT id FROM hub_messages ORDER BY rowid').pluck().all()).toEqual(['s1', 's2']);
+    // Once moved, an update finds the row in hub_messages; an unknown id still changes nothing.
+    expect(writer.write([{ kind: 'update', id: 's2', patch: { status: 'error', errorCode: 'X' }, at: 5 }, { kind: 'update', id: 'nope', patch: { status: 'sent' }, at: 5 }])).toEqual([1, 0]);
+    expect(statusOf(db, 's2')).toBe('error');
+    expect(writer.settle()).toBe(0);
+    db.close();
+  });
+
+  it('refuses an id already stored, whether it is still staged or already moved', () => {
+    const db = new Database(':memory:');
+    db.exec(SQLITE_SCHEMA);
+    const writer = new SqliteBatchWriter(db, { staging: true });
+    writer.write([insert(row('moved'))]);
+    writer.settle();
+    writer.write([insert(row('staged'))]);
+    expect(() => writer.write([insert(row('moved'))])).toThrow(/UNIQUE constraint failed: hub_messages.id/);
+    expect(() => writer.write([insert(row('staged'))])).toThrow(/UNIQUE constraint failed/);
+    expect(writer.writeMany([[insert(row('fresh'))], [insert(row('moved'))]]).map((r) => r instanceof Error)).toEqual([false, true]);
+    writer.settle();
+    expect(db.prepare('SELECT COUNT(*) FROM hub_messages').pluck().get()).toBe(3);
+    db.close();
+  });
+});
+
+describe('SqliteBackend reads across the staging table', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hub-staged-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('get, search (merged newest first, paged), count and prune see staged and moved rows alike, and a reopen moves what was left staged', async () => {
+    const file = join(dir, 'm.db');
+    // Rows a crashed run left staged: three of them, plus two already moved.
+    const setup = new Database(file);
+    configureConnection(setup);
+    setup.exec(SQLITE_SCHEMA);
+    const early = new SqliteBatchWriter(setup, { staging: true });
+    early.write([insert(row('a', { receivedAt: 10 })), insert(row('c', { receivedAt: 30 }))]);
+    early.settle();
+    early.write([insert(row('b', { receivedAt: 20 })), insert(row('d', { receivedAt: 40, status: 'sent', updatedAt: 1 })), insert(row('e', { receivedAt: 40 }))]);
+    setup.close();
+
+    const inspect = new Database(file, { readonly: true });
+    const tally = (): unknown => inspect.prepare("SELECT (SELECT COUNT(*) FROM hub_messages) || '/' || (SELECT COUNT(*) FROM hub_messages_staged)").pluck().get();
+    expect(tally()).toBe('2/3');
+    const backend = new SqliteBackend({ file });
+    const other = new Database(file);
+    try {
+      expect(tally()).toBe('5/0');
+      // Two rows staged beside the backend (its writer thread moves only after writes of its own): reads must merge.
+      configureConnection(other);
+      new SqliteBatchWriter(other, { staging: true }).write([insert(row('g', { receivedAt: 35 })), insert(row('h', { receivedAt: 5 }))]);
+      expect(tally()).toBe('5/2');
+
+      const first = await backend.search({ limit: 3 });
+      expect(first.map((r) => r.id)).toEqual(['e', 'd', 'g']);
+      const last = first[first.length - 1]!;
+      const rest = await backend.search({ limit: 10, after: { receivedAt: last.receivedAt, id: last.id } });
+      expect(rest.map((r) => r.id)).toEqual(['c', 'b', 'a', 'h']);
+      expect((await backend.search({ limit: 10, from: 20, to: 36 })).map((r) => r.id)).toEqual(['g', 'c', 'b']);
+      expect(await backend.count({})).toBe(7);
+      expect(await backend.count({ status: 'processing' })).toBe(6);
+      expect((await backend.get('g', true))?.body?.toString()).toBe('sealed-g');
+      expect((await backend.get('a', true))?.body?.toString()).toBe('sealed-a');
+
+      await backend.write([{ kind: 'update', id: 'g', patch: { status: 'sent' }, at: 2 }, { kind: 'update', id: 'a', patch: { status: 'sent' }, at: 2 }]);
+      expect((await backend.get('g', false))?.status).toBe('sent');
+      expect((await backend.get('a', false))?.status).toBe('sent');
+      expect(await backend.prune([{ status: 'sent', before: 2 }])).toBe(1); // d; a and g were updated at 2
+      expect(await backend.count({})).toBe(6);
+    } finally {
+      other.close();
+      await backend.close();
+      inspect.close();
+    }
+    const after = new Database(file, { readonly: true });
+    // Closing moves what is staged.
+    expect(after.prepare('SELECT COUNT(*) FROM hub_messages_staged').pluck().get()).toBe(0);
+    expect(after.prepare('SELECT id FROM hub_messages ORDER BY id').pluck().all()).toEqual(['a', 'b', 'c', 'e', 'g', 'h']);
+    after.close();
+  });
+});
+
 describe('SqliteWriterClient', () => {
   let dir: string;
   beforeEach(() => {

@@ -60,14 +60,16 @@ export class SqliteBatchWriter {
   }
 
   /**
-   * Moves the staged rows into `hub_messages` (one transaction). A no-op
-   * without staging.
+   * Moves staged rows into `hub_messages` (one transaction; see
+   * settleStaged). A no-op without staging.
+   * @param limit - most rows to move, oldest first; all when absent
    * @returns rows moved
    */
-  settle(): number {
+  settle(limit?: number): number {
     if (this.tables.length === 1) return 0;
-    this.stagedRows = 0;
-    return settleStaged(this.db);
+    const moved = settleStaged(this.db, limit);
+    this.stagedRows = limit === undefined || moved < limit ? 0 : Math.max(0, this.stagedRows - moved);
+    return moved;
   }
 
   write(ops: WriteOp[]): number[] {

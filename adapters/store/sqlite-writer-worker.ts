@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { configureConnection, SqliteBatchWriter } from './sqlite-batch-writer';
-import { SETTLE_AFTER_MS, SETTLE_ROWS } from './sqlite-staging';
+import { SETTLE_AFTER_MS, SETTLE_BACKLOG_ROWS, SETTLE_CHUNK_ROWS } from './sqlite-staging';
 import { unpackOps } from './sqlite-write-codec';
 import type { PackedOps } from './sqlite-write-codec';
 
@@ -21,24 +21,65 @@ const { file, autocheckpointPages } = workerData as { file: string; autocheckpoi
 const db = new Database(file);
 configureConnection(db, autocheckpointPages);
 const writer = new SqliteBatchWriter(db, { staging: true });
+let settleQueued = false;
 let settleTimer: NodeJS.Timeout | undefined;
+let closed = false;
+let failedAt = 0;
 
-/** Move staged rows into the indexed table (sqlite-staging.ts); a failure leaves them staged for the next try. */
-function settle(): void {
-  if (settleTimer) clearTimeout(settleTimer);
-  settleTimer = undefined;
-  try {
-    writer.settle();
-  } catch {
-    // Still staged, still durable and still readable; the next write or idle moment retries.
+/**
+ * Move staged rows into the indexed table (sqlite-staging.ts). A failure
+ * leaves them staged (still durable, still readable), and moves pause for
+ * SETTLE_AFTER_MS rather than retrying in a loop.
+ */
+function settle(limit?: number): void {
+  if (limit === undefined && settleTimer) {
+    clearTimeout(settleTimer);
+    settleTimer = undefined;
   }
+  try {
+    writer.settle(limit);
+  } catch {
+    failedAt = Date.now();
+  }
+}
+
+/**
+ * Runs once the event loop has delivered what arrived during the last commit:
+ * a waiting request goes first; otherwise one chunk moves, and the loop comes
+ * back here while a chunk's worth is staged (less waits for the timer).
+ */
+function settleWhenIdle(): void {
+  settleQueued = false;
+  if (closed) return;
+  const waiting = receiveMessageOnPort(port) as { message: Request } | undefined;
+  if (waiting) {
+    onRequest(waiting.message);
+    return;
+  }
+  settle(SETTLE_CHUNK_ROWS);
+  scheduleSettle();
+}
+
+function scheduleSettle(): void {
+  if (closed || writer.staged === 0) return;
+  const pausing = Date.now() - failedAt < SETTLE_AFTER_MS;
+  if (writer.staged < SETTLE_CHUNK_ROWS || pausing) {
+    settleTimer ??= setTimeout(() => {
+      settleTimer = undefined;
+      if (!closed) settle();
+    }, SETTLE_AFTER_MS);
+    return;
+  }
+  if (settleQueued) return;
+  settleQueued = true;
+  setImmediate(settleWhenIdle);
 }
 
 function describe(err: Error): string {
   return `${err.name}: ${(err as { code?: string }).code ?? ''}`;
 }
 
-port.on('message', (first: Request) => {
+function onRequest(first: Request): void {
   const requests: ({ id: number } & PackedOps)[] = [];
   let close = false;
   for (let m: Request | undefined = first; m !== undefined; m = (receiveMessageOnPort(port) as { message: Request } | undefined)?.message) {
@@ -59,13 +100,17 @@ port.on('message', (first: Request) => {
       results = { results: requests.map((r) => ({ id: r.id, error })) };
     }
     port.postMessage(results);
-    // After the answers are out: the move delays the next commit, never this one.
-    if (writer.staged >= SETTLE_ROWS) settle();
-    else if (writer.staged > 0 && !settleTimer) settleTimer = setTimeout(settle, SETTLE_AFTER_MS);
+    // After the answers are out: a move delays the next commit, never this one.
+    if (writer.staged >= SETTLE_BACKLOG_ROWS && Date.now() - failedAt >= SETTLE_AFTER_MS) settle();
+    scheduleSettle();
   }
   if (close) {
     settle();
+    if (settleTimer) clearTimeout(settleTimer);
+    closed = true;
     db.close();
     port.postMessage({ closed: true } satisfies WriterReply);
   }
-});
+}
+
+port.on('message', onRequest);

@@ -83,6 +83,14 @@ describe('SqliteBatchWriter with staging', () => {
     expect(writer.write([{ kind: 'update', id: 's2', patch: { status: 'error', errorCode: 'X' }, at: 5 }, { kind: 'update', id: 'nope', patch: { status: 'sent' }, at: 5 }])).toEqual([1, 0]);
     expect(statusOf(db, 's2')).toBe('error');
     expect(writer.settle()).toBe(0);
+
+    // A chunk moves the oldest rows first and leaves the rest staged.
+    writer.write([insert(row('s3')), insert(row('s4')), insert(row('s5'))]);
+    expect(writer.settle(2)).toBe(2);
+    expect(db.prepare('SELECT id FROM hub_messages_staged').pluck().all()).toEqual(['s5']);
+    expect(writer.staged).toBe(1);
+    expect(writer.settle(2)).toBe(1);
+    expect(writer.staged).toBe(0);
     db.close();
   });
 
@@ -108,6 +116,22 @@ describe('SqliteBackend reads across the staging table', () => {
     dir = mkdtempSync(join(tmpdir(), 'hub-staged-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the writer thread moves a chunk of staged rows by itself once enough are staged', async () => {
+    const file = join(dir, 'm.db');
+    const backend = new SqliteBackend({ file });
+    const inspect = new Database(file, { readonly: true });
+    try {
+      await backend.write(Array.from({ length: 130 }, (_, i) => insert(row(`k${i}`))));
+      const staged = (): number => inspect.prepare('SELECT COUNT(*) FROM hub_messages_staged').pluck().get() as number;
+      for (let tries = 0; staged() > 2 && tries < 100; tries++) await new Promise((r) => setTimeout(r, 20));
+      expect(staged()).toBeLessThanOrEqual(2); // 128 moved; the last 2 wait for the timer (or have just gone)
+      expect(await backend.count({})).toBe(130);
+    } finally {
+      inspect.close();
+      await backend.close();
+    }
+  });
 
   it('get, search (merged newest first, paged), count and prune see staged and moved rows alike, and a reopen moves what was left staged', async () => {
     const file = join(dir, 'm.db');

@@ -8,6 +8,7 @@ import { sendMllp } from '../e2e/monitor-support';
 import { CANARY_DOB, CANARY_MRN, CANARY_NAME, canaryOru } from '../fixtures/canary';
 import { freePort, login, startHubProcess, waitForPort } from '../support/hub-process';
 import type { HubProcess } from '../support/hub-process';
+import { pollUntil } from '../support/poll';
 
 const SECRET = 'alert-webhook-secret-for-tests';
 const VIEWER_PASSWORD = 'viewer-password-for-tests';
@@ -34,15 +35,8 @@ async function webhookReceiver(): Promise<{ url: string; got: Delivery[]; server
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/alerts`, got, server };
 }
 
-async function until<T>(what: string, probe: () => T | undefined, hub: HubProcess, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms; hub output:\n${hub.output()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, probe: () => T | undefined, hub: HubProcess, timeoutMs = 30_000): Promise<T> =>
+  pollUntil(what, probe, { timeoutMs, intervalMs: 200, context: () => `hub output:\n${hub.output()}` });
 
 describe('alerts on the built hub: an error-rate rule fires and recovers', () => {
   let hub: HubProcess;

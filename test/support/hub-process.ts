@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pollUntil } from './poll';
 
 export const ROOT = join(__dirname, '..', '..');
 export const HUB_MAIN = join(ROOT, 'dist', 'hub', 'main.js');
@@ -33,9 +34,8 @@ export async function freePort(): Promise<number> {
  * listener only once it is bound, so a test that sends right after start waits here.
  */
 export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
+  const accepts = (): Promise<boolean> =>
+    new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1');
       socket.once('connect', () => {
         socket.destroy();
@@ -43,10 +43,7 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
       });
       socket.once('error', () => resolve(false));
     });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await pollUntil(`a listener on 127.0.0.1:${port}`, accepts, { timeoutMs, intervalMs: 50 });
 }
 
 export function tempDataDir(): string {

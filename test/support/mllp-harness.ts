@@ -17,6 +17,7 @@ import { createMessageStore } from '../../adapters/store';
 import type { EncryptedMessageStore } from '../../adapters/store';
 import type { FlowNode, NodeInit } from './node-red-helper';
 import { testStoreKeys } from './store-keys';
+import { pollUntil } from './poll';
 
 /**
  * Shared pieces for the MLLP intake node and integration tests: hub services
@@ -254,11 +255,7 @@ export function makePki(): TestPki {
   };
 }
 
-/** Wait until `condition` holds, polling on the event loop (no wall-clock assertions). */
-export async function eventually(condition: () => boolean | Promise<boolean>, what: string, tries = 5000): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+/** Wait until `condition` holds (see pollUntil). */
+export async function eventually(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  await pollUntil(what, condition, { timeoutMs, intervalMs: 2 });
 }

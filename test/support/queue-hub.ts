@@ -9,6 +9,7 @@ import type { MessageQueue } from '../../adapters/queue';
 import { BodyCipher } from '../../adapters/store';
 import { login, startHubProcess, tempDataDir } from './hub-process';
 import type { HubProcess } from './hub-process';
+import { pollUntil } from './poll';
 
 /**
  * Shared pieces of the hub-process queue tests: flows handed to a hub,
@@ -22,12 +23,7 @@ export const auth = (token: string): Record<string, string> => ({ authorization:
 
 /** Polls `condition` until it holds; fails naming `what` (and the hub's output, when given) after `timeoutMs`. */
 export async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, hub?: HubProcess): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${hub ? `\n--- hub output ---\n${hub.output().slice(-4000)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await pollUntil(what, condition, { timeoutMs, intervalMs: 50, ...(hub ? { context: () => `--- hub output ---\n${hub.output().slice(-4000)}` } : {}) });
 }
 
 /** Replaces the running flows through Node-RED's admin API (a full deploy). */

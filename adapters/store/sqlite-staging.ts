@@ -6,7 +6,7 @@ import { MESSAGE_COLUMNS } from './backend';
  *
  * A new message row is committed first into `hub_messages_staged`, a table
  * with one small index (the id), and moved into `hub_messages` with its eight
- * search indexes later, a few hundred rows per transaction. The commit a
+ * search indexes later, 128 rows per transaction. The commit a
  * sender waits for then dirties two or three pages instead of fifteen (one
  * per index, each a 4 KB WAL frame written and synced), and status updates
  * to a row still staged touch no search index at all. Measured on the MLLP

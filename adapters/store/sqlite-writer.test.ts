@@ -18,6 +18,16 @@ function row(id: string, over: Partial<MessageRow> = {}): MessageRow {
   };
 }
 
+/** A fresh temporary directory per test, removed after it. */
+function useTempDir(prefix: string): () => string {
+  let dir = '';
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  return () => dir;
+}
+
 const insert = (r: MessageRow): WriteOp => ({ kind: 'insert', row: r });
 const statusOf = (db: Database.Database, id: string): unknown => (db.prepare('SELECT status FROM hub_messages WHERE id = ?').get(id) as { status?: string } | undefined)?.status;
 
@@ -111,14 +121,10 @@ describe('SqliteBatchWriter with staging', () => {
 });
 
 describe('SqliteBackend reads across the staging table', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'hub-staged-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const tempDir = useTempDir('hub-staged-');
 
   it('the writer thread moves a chunk of staged rows by itself once enough are staged', async () => {
-    const file = join(dir, 'm.db');
+    const file = join(tempDir(), 'm.db');
     const backend = new SqliteBackend({ file });
     const inspect = new Database(file, { readonly: true });
     try {
@@ -134,7 +140,7 @@ describe('SqliteBackend reads across the staging table', () => {
   });
 
   it('get, search (merged newest first, paged), count and prune see staged and moved rows alike, and a reopen moves what was left staged', async () => {
-    const file = join(dir, 'm.db');
+    const file = join(tempDir(), 'm.db');
     // Rows a crashed run left staged: three of them, plus two already moved.
     const setup = new Database(file);
     configureConnection(setup);
@@ -187,14 +193,10 @@ describe('SqliteBackend reads across the staging table', () => {
 });
 
 describe('SqliteWriterClient', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'hub-writer-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const tempDir = useTempDir('hub-writer-');
 
   it('takes batches without waiting for earlier ones, applies them in order, and fails a bad one alone', async () => {
-    const file = join(dir, 'm.db');
+    const file = join(tempDir(), 'm.db');
     const setup = new Database(file);
     configureConnection(setup);
     setup.exec(SQLITE_SCHEMA);
@@ -223,21 +225,17 @@ describe('SqliteWriterClient', () => {
 });
 
 describe('SqliteBackend checkpoint thread', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'hub-ckpt-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const tempDir = useTempDir('hub-ckpt-');
 
   it('copies committed writes into the database file without any commit doing it', async () => {
-    const file = join(dir, 'm.db');
+    const file = join(tempDir(), 'm.db');
     const backend = new SqliteBackend({ file });
     try {
       await backend.write(Array.from({ length: 20 }, (_, i) => insert(row(`c${i}`))));
       // The database file alone (without its WAL) holds a row only once a checkpoint has copied it there.
       // Far below the 10,000-page backstop, so only the checkpoint thread can have done that.
       const rowsInMainFile = (): number => {
-        const copy = join(dir, `copy-${Date.now()}.db`);
+        const copy = join(tempDir(), `copy-${Date.now()}.db`);
         copyFileSync(file, copy);
         const db = new Database(copy, { readonly: true });
         try {

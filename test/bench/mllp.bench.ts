@@ -7,7 +7,10 @@
  * runs in its own process; the driver keeps one message in flight per
  * connection. Prints a table and one JSON line.
  *
- * BENCH_MESSAGES (default 20000), BENCH_CONNECTIONS (default 8).
+ * BENCH_MESSAGES (default 20000), BENCH_CONNECTIONS (default 8),
+ * BENCH_MORE_CONNECTIONS (e.g. "16,32": extra max-rate rows with more senders;
+ * with one message in flight per sender, a durable receiver's rate is set by
+ * its ACK latency, so these rows show what it does when more interfaces send).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -17,12 +20,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { drive } from './mllp-driver';
 import type { DriveResult } from './mllp-driver';
+import { machineProfile } from './machine-profile';
 import { hubIntakeFlowsDir } from './peers/hub-intake-flow';
 import { nodeRedTcpPeer } from './peers/node-red-tcp-flow';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
+const MORE_CONNECTIONS = (process.env.BENCH_MORE_CONNECTIONS ?? '').split(',').filter(Boolean).map(Number);
 const LATENCY_RATE = 1000;
 const LATENCY_SECONDS = 5;
 
@@ -120,6 +125,7 @@ interface Row extends DriveResult {
 }
 
 async function main(): Promise<void> {
+  const machine = machineProfile(tmpdir());
   const rows: Row[] = [];
   for (const peer of PEERS) {
     const port = await freePort();
@@ -130,6 +136,11 @@ async function main(): Promise<void> {
       await drive({ port, connections: CONNECTIONS, messages: Math.min(2000, MESSAGES), message: (n) => oru(n + 10_000_000), controlId: (n) => controlId(n + 10_000_000) });
       const max = await drive({ port, connections: CONNECTIONS, messages: MESSAGES, message: oru, controlId });
       rows.push({ peer: peer.name, mode: `max, C=${CONNECTIONS}`, connections: CONNECTIONS, ...max });
+      for (const [k, connections] of MORE_CONNECTIONS.entries()) {
+        const offset = 30_000_000 + k * 1_000_000;
+        const more = await drive({ port, connections, messages: MESSAGES, message: (n) => oru(n + offset), controlId: (n) => controlId(n + offset) });
+        rows.push({ peer: peer.name, mode: `max, C=${connections}`, connections, ...more });
+      }
       const paced = await drive({ port, connections: CONNECTIONS, messages: LATENCY_RATE * LATENCY_SECONDS, rate: LATENCY_RATE, message: (n) => oru(n + 20_000_000), controlId: (n) => controlId(n + 20_000_000) });
       rows.push({ peer: peer.name, mode: `${LATENCY_RATE}/s paced, C=${CONNECTIONS}`, connections: CONNECTIONS, ...paced });
     } finally {
@@ -142,11 +153,12 @@ async function main(): Promise<void> {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
   process.stdout.write(`MLLP benchmark: ~1 KB ORU^R01, one message in flight per connection (${new Date().toISOString()})\n`);
+  process.stdout.write(`Machine: ${machine.cpus} × ${machine.cpuModel}; 4 KB write + fdatasync p50 ${machine.syncP50Ms} ms, p99 ${machine.syncP99Ms} ms\n`);
   process.stdout.write([fmt(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...lines.map(fmt)].join('\n') + '\n');
   const hub = rows.find((r) => r.peer.startsWith('hub') && r.mode.startsWith('max'));
   const bare = rows.find((r) => r.peer.startsWith('@medplum') && r.mode.startsWith('max'));
   const summary = hub && bare ? { hubVsBare: Number((hub.perSecond / bare.perSecond).toFixed(2)) } : {};
-  process.stdout.write(JSON.stringify({ bench: 'mllp', messages: MESSAGES, connections: CONNECTIONS, rows, ...summary }) + '\n');
+  process.stdout.write(JSON.stringify({ bench: 'mllp', messages: MESSAGES, connections: CONNECTIONS, machine, rows, ...summary }) + '\n');
 }
 
 main().catch((err: unknown) => {

@@ -9,6 +9,7 @@
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { percentile } from './percentile';
 
 export interface MachineProfile {
   cpus: number;
@@ -42,7 +43,6 @@ export function machineProfile(dir: string, samples = 300): MachineProfile {
     rmSync(probeDir, { recursive: true, force: true });
   }
   times.sort((a, b) => a - b);
-  const at = (p: number): number => Number(times[Math.min(times.length - 1, Math.floor(times.length * p))]!.toFixed(3));
   const all = cpus();
-  return { cpus: all.length, cpuModel: all[0]?.model.trim() ?? 'unknown', syncP50Ms: at(0.5), syncP99Ms: at(0.99) };
+  return { cpus: all.length, cpuModel: all[0]?.model.trim() ?? 'unknown', syncP50Ms: percentile(times, 0.5), syncP99Ms: percentile(times, 0.99) };
 }

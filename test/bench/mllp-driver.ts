@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { frame, MllpDecoder } from '../../adapters/mllp';
+import { percentile } from './percentile';
 
 export interface DriveOptions {
   port: number;
@@ -75,6 +76,5 @@ export async function drive(o: DriveOptions): Promise<DriveResult> {
   await Promise.all(Array.from({ length: o.connections }, runConnection));
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => Number((latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN).toFixed(3));
-  return { messages: latencies.length, seconds: Number(seconds.toFixed(2)), perSecond: Math.round(latencies.length / seconds), p50Ms: pct(0.5), p99Ms: pct(0.99), accepted, rejected, mismatched };
+  return { messages: latencies.length, seconds: Number(seconds.toFixed(2)), perSecond: Math.round(latencies.length / seconds), p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99), accepted, rejected, mismatched };
 }

@@ -28,6 +28,10 @@ const ROOT = join(__dirname, '..', '..', '..');
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const MORE_CONNECTIONS = (process.env.BENCH_MORE_CONNECTIONS ?? '').split(',').filter(Boolean).map(Number);
+if (MORE_CONNECTIONS.some((c) => !Number.isInteger(c) || c < 1)) {
+  process.stderr.write('bench:mllp: BENCH_MORE_CONNECTIONS must be a comma-separated list of positive integers\n');
+  process.exit(2);
+}
 const LATENCY_RATE = 1000;
 const LATENCY_SECONDS = 5;
 

@@ -13,6 +13,7 @@ import type { EncryptedMessageStore } from '../../adapters/store';
 import { dropSchema, requirePostgres, TEST_PG_URL, throwawaySchema } from '../support/postgres';
 import { testStoreKeys } from '../support/store-keys';
 import { canaryOru } from '../fixtures/canary';
+import { percentile } from './percentile';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const BODY = canaryOru('BENCH').padEnd(1024, 'X');
@@ -42,8 +43,7 @@ async function run(backend: string, store: EncryptedMessageStore, inFlight: numb
   await Promise.all(Array.from({ length: inFlight }, worker));
   const seconds = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => Number(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]!.toFixed(3));
-  return { backend, inFlight, messages, seconds: Number(seconds.toFixed(2)), perSecond: Math.round(messages / seconds), p50Ms: pct(0.5), p99Ms: pct(0.99) };
+  return { backend, inFlight, messages, seconds: Number(seconds.toFixed(2)), perSecond: Math.round(messages / seconds), p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
 }
 
 async function main(): Promise<void> {

@@ -97,9 +97,12 @@ describe('astm-instrument config node', () => {
     const errors = logEvents().filter((e) => (e as { level?: number }).level === LOG_ERROR);
     expect(errors).toEqual([expect.objectContaining({ id: 'I1', msg: `ASTM instrument settings are invalid: ${message}` })]);
     await expect(instrument().whenStarted()).rejects.toThrow(message);
+    // Misconfigured and in use: the hub does not report ready.
+    expect(hub.health.list()).toHaveLength(1);
+    await expect(hub.health.list()[0]!.check()).rejects.toThrow('failed (CONFIG)');
   });
 
-  test('a port in use: error status with the code, no readiness check, no crash', async () => {
+  test('a port in use: error status with the code, a failing readiness check, no crash', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const busy = (blocker.address() as AddressInfo).port;
@@ -109,6 +112,9 @@ describe('astm-instrument config node', () => {
       await expect(instrument().whenStarted()).rejects.toThrow(/cannot listen/);
       await status.until((s) => s.fill === 'red');
       expect(status.last?.text).toBe('error: CONNECT_FAILED');
+      expect(hub.health.list().map((c) => c.name)).toEqual(['astm-instrument:test-analyzer']);
+      await expect(hub.health.list()[0]!.check()).rejects.toThrow('ASTM instrument astm-instrument:test-analyzer failed (CONNECT_FAILED)');
+      await helper.unload();
       expect(hub.health.list()).toEqual([]);
     } finally {
       blocker.close();

@@ -1,7 +1,7 @@
 import type { Node, NodeAPI } from 'node-red';
 import { errorCode } from '../../adapters/shared/errors';
-import type { HealthRegistry } from '../../adapters/shared/health-registry';
 import { getHubServices } from '../../adapters/shared/registry';
+import { ListenerReadiness } from '../shared/listener-readiness';
 import { setStatus } from '../shared/status';
 import { AnalyzerLink } from './analyzer-link';
 import type { AnalyzerLinkOptions, LinkState } from './analyzer-link';
@@ -9,7 +9,7 @@ import { readSettings } from './settings';
 import type { AstmInConsumer, AstmInstrumentDef, AstmInstrumentNode } from './types';
 
 /** One running link: recreated when the first user registers after the last one left. */
-type Running = { link: AnalyzerLink; started: Promise<void>; health?: HealthRegistry };
+type Running = { link: AnalyzerLink; started: Promise<void> };
 
 /**
  * Config node for one analyzer: its transport (the hub listens, connects
@@ -37,6 +37,10 @@ export = function init(RED: NodeAPI): void {
     let running: Running | undefined;
     let stopping: Promise<void> = Promise.resolve();
     let failure: string | undefined;
+
+    // Readiness (/readyz) while the listener is in use, failing until it listens and whenever it cannot; server
+    // mode only: a client-mode link waits for the analyzer, which says nothing about this hub's readiness.
+    const readiness = new ListenerReadiness(healthName, 'ASTM instrument', () => (configError ? 'CONFIG' : failure), () => running?.link.port !== undefined);
 
     const statusOf = (user: Node): void => {
       if (configError) return setStatus(user, 'error', RED._('astm-instrument.status.error', { code: 'CONFIG' }));
@@ -77,6 +81,7 @@ export = function init(RED: NodeAPI): void {
         node.error(err);
         return;
       }
+      if (settings.transport.mode === 'server') readiness.watch(services.health);
       let link: AnalyzerLink;
       try {
         link = new AnalyzerLink(settings, { store: services.store, logger: services.logger, ...(services.metrics ? { metrics: services.metrics } : {}) });
@@ -92,13 +97,6 @@ export = function init(RED: NodeAPI): void {
       // Wait for the previous link to let go of the port (a redeploy reopens it at once).
       current.started = stopping
         .then(() => link.start())
-        .then(() => {
-          if (running !== current || settings?.transport.mode !== 'server') return;
-          services.health.register(healthName, async () => {
-            if (running !== current || current.link.port === undefined) throw new Error(`ASTM instrument ${healthName} is not listening`);
-          });
-          current.health = services.health;
-        })
         .catch((err: unknown) => {
           if (running !== current) return;
           failure = errorCode(err);
@@ -112,8 +110,8 @@ export = function init(RED: NodeAPI): void {
     const stop = (): Promise<void> => {
       const current = running;
       running = undefined;
+      readiness.unwatch();
       if (!current) return stopping;
-      current.health?.unregister(healthName);
       stopping = current.link.close().then(
         () => undefined,
         (err: unknown) => node.warn(RED._('astm-instrument.errors.close', { code: errorCode(err) })),
@@ -131,6 +129,11 @@ export = function init(RED: NodeAPI): void {
       if (configError) {
         users.set(user.id, { user, unsubscribe: () => undefined });
         statusOf(user);
+        try {
+          readiness.watch(getHubServices().health);
+        } catch {
+          // Outside a hub there is no readiness to report.
+        }
         return;
       }
       start();

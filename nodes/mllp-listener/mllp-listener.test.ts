@@ -78,6 +78,11 @@ describe('mllp-listener config node', () => {
     expect(status.last).toEqual({ fill: 'red', shape: 'ring', text: 'error: CONFIG' });
     const errors = logEvents().filter((e) => (e as { level?: number }).level === LOG_ERROR);
     expect(errors).toEqual([expect.objectContaining({ id: 'L1', msg: 'MLLP listener settings are invalid: port must be an integer from 0 to 65535' })]);
+    // A listener in use that cannot listen keeps the hub from reporting ready, until it is undeployed.
+    expect(hub.health.list().map((c) => c.name)).toEqual(['mllp-listener:L1']);
+    await expect(hub.health.list()[0]!.check()).rejects.toThrow('MLLP listener mllp-listener:L1 failed (CONFIG)');
+    await helper.unload();
+    expect(hub.health.list()).toEqual([]);
   });
 
   test('bad allowedPeers entries are reported as configuration errors', async () => {
@@ -87,7 +92,7 @@ describe('mllp-listener config node', () => {
     expect(status.last?.text).toBe('error: CONFIG');
   });
 
-  test('a port in use: error status with the code, no crash', async () => {
+  test('a port in use: error status with the code, a failing readiness check, no crash', async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const busy = (blocker.address() as AddressInfo).port;
@@ -97,7 +102,8 @@ describe('mllp-listener config node', () => {
       await expect(listener().whenListening()).rejects.toThrow(/cannot listen/);
       await status.until((s) => s.fill === 'red');
       expect(status.last?.text).toBe('error: CONNECT_FAILED');
-      expect(hub.health.list()).toEqual([]);
+      expect(hub.health.list().map((c) => c.name)).toEqual(['mllp-listener:L1']);
+      await expect(hub.health.list()[0]!.check()).rejects.toThrow('MLLP listener mllp-listener:L1 failed (CONNECT_FAILED)');
     } finally {
       blocker.close();
     }

@@ -7,13 +7,13 @@ import { MAX_FRAME_BYTES, MllpServer } from '../../adapters/mllp';
 import type { MllpServerOptions, MllpServerTlsOptions } from '../../adapters/mllp';
 import { errorCode } from '../../adapters/shared/errors';
 import { getHubServices, metricsOf } from '../../adapters/shared/registry';
-import type { HealthRegistry } from '../../adapters/shared/health-registry';
+import { ListenerReadiness } from '../shared/listener-readiness';
 import { setStatus } from '../shared/status';
 import type { MllpListenerCredentials, MllpListenerDef, MllpListenerNode, MllpPeer } from './types';
 
 type ListenerSettings = { server: MllpServerOptions; intake: Hl7IntakeOptions };
 /** One listening session: recreated when the first user registers after the last one left. */
-type Running = { server: MllpServer; intake: Hl7Intake; peers: Map<number, MllpPeer>; listening: Promise<void>; health?: HealthRegistry };
+type Running = { server: MllpServer; intake: Hl7Intake; peers: Map<number, MllpPeer>; listening: Promise<void> };
 
 /**
  * Config node for an inbound MLLP port. It owns the MllpServer and the
@@ -39,6 +39,9 @@ export = function init(RED: NodeAPI): void {
     let stopping: Promise<void> = Promise.resolve();
     let failure: string | undefined;
 
+    // Readiness (/readyz) while the listener is in use: failing until it listens and whenever it cannot.
+    const readiness = new ListenerReadiness(healthName, 'MLLP listener', () => (configError ? 'CONFIG' : failure), () => running?.server.port !== undefined);
+
     const statusAll = (): void => {
       for (const { user } of users.values()) {
         if (failure) setStatus(user, 'error', RED._('mllp-listener.status.error', { code: failure }));
@@ -60,6 +63,7 @@ export = function init(RED: NodeAPI): void {
         statusAll();
         return;
       }
+      readiness.watch(services.health);
       let intake: Hl7Intake;
       let server: MllpServer;
       const metrics = metricsOf(services);
@@ -93,12 +97,7 @@ export = function init(RED: NodeAPI): void {
       current.listening = stopping
         .then(() => server.listen())
         .then(() => {
-          if (running !== current) return;
-          services.health.register(healthName, async () => {
-            if (running !== current || current.server.port === undefined) throw new Error(`MLLP listener ${healthName} is not listening`);
-          });
-          current.health = services.health;
-          statusAll();
+          if (running === current) statusAll();
         })
         .catch((err: unknown) => {
           if (running !== current) return;
@@ -114,8 +113,8 @@ export = function init(RED: NodeAPI): void {
     const stop = (): Promise<void> => {
       const current = running;
       running = undefined;
+      readiness.unwatch();
       if (!current) return stopping;
-      current.health?.unregister(healthName);
       // Answer what is still waiting before the server ends its connections, so those answers still go out.
       stopping = Promise.all([current.intake.close(), current.server.close()]).then(
         () => undefined,
@@ -130,6 +129,11 @@ export = function init(RED: NodeAPI): void {
       if (configError) {
         users.set(user.id, { user, unsubscribe: () => undefined });
         setStatus(user, 'error', RED._('mllp-listener.status.error', { code: 'CONFIG' }));
+        try {
+          readiness.watch(getHubServices().health);
+        } catch {
+          // Outside a hub there is no readiness to report.
+        }
         return;
       }
       start();

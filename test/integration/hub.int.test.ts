@@ -2,7 +2,9 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { CANARY_MRN, CANARY_NAME, canaryOru } from '../fixtures/canary';
-import { createToken, login, startHubProcess } from '../support/hub-process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { createToken, freePort, login, runHub, startHubProcess, tempDataDir } from '../support/hub-process';
 import type { HubProcess } from '../support/hub-process';
 
 const ADMIN_PASSWORD = 'admin-password-for-tests';
@@ -28,7 +30,8 @@ describe('hub process (the built hub, as npm start runs it)', () => {
     expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${hub.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { store: 'ok', flows: 'ok' } });
+    // The reference flows' MLLP and ASTM listeners count: ready means they listen.
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { store: 'ok', flows: 'ok', 'mllp-listener:hl7-intake': 'ok', 'astm-instrument:analyzers': 'ok' } });
   });
 
   test('the Node-RED admin API refuses a request without a token', async () => {
@@ -208,5 +211,45 @@ describe('first start without configured secrets', () => {
       await second.stop();
     }
     expect(existsSync(join(first.dataDir, 'node-red', 'flows.json'))).toBe(true);
+  });
+});
+
+describe('readiness with a listener that cannot listen', () => {
+  test('HUB_MLLP_PORT taken by another process: /readyz answers 503 naming the MLLP listener, the rest of the hub runs', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as AddressInfo).port;
+    const port = await freePort();
+    const { proc, exited, output } = runHub({
+      HUB_BIND: '127.0.0.1',
+      HUB_PORT: String(port),
+      HUB_MLLP_PORT: String(taken),
+      HUB_ASTM_PORT: String(await freePort()),
+      HUB_DATA_DIR: tempDataDir(),
+      HUB_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    });
+    try {
+      let body: { status?: string; checks?: Record<string, string> } = {};
+      let status = 0;
+      // Until the flows have started and the listener has tried its port.
+      for (let i = 0; i < 150 && body.checks?.['mllp-listener:hl7-intake'] !== 'failing'; i++) {
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+          status = res.status;
+          body = (await res.json()) as typeof body;
+        } catch {
+          // not serving yet
+        }
+        if (body.checks?.['mllp-listener:hl7-intake'] !== 'failing') await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(status).toBe(503);
+      expect(body.checks).toMatchObject({ store: 'ok', flows: 'ok', 'mllp-listener:hl7-intake': 'failing', 'astm-instrument:analyzers': 'ok' });
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      expect(output()).toMatch(/EADDRINUSE|CONNECT_FAILED|cannot listen/);
+    } finally {
+      blocker.close();
+      proc.kill('SIGTERM');
+      await exited;
+    }
   });
 });

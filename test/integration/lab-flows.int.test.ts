@@ -183,7 +183,7 @@ describe('lab flows in the built hub (as npm start runs them)', () => {
       HUB_LIS_MLLP_PORT: String(lisPort),
     });
     headers = { authorization: `Bearer ${await login(hub.url, 'admin', PASSWORD)}` };
-    // /readyz answers once flows started; the listeners bind right after.
+    // /readyz is 200 once the listeners listen; this also waits for the analyzer simulator to connect.
     await waitFor('the ASTM and MLLP listeners', async () => {
       try {
         sim = await startAnalyzer({ port: astmPort });

@@ -8,7 +8,7 @@ import { parse } from '../hl7';
 import { FhirHttpError } from '../emr/errors';
 import { createMessageStore } from '../store';
 import type { EncryptedMessageStore } from '../store';
-import { EPISODE_OF_CARE_EXTENSION, hl7ToIso, LabMappingError, oruToObservations, ordersFromHl7, PatientMatcher, PendingOrderStore } from '.';
+import { EPISODE_OF_CARE_EXTENSION, hl7ToIso, LabMappingError, oruToObservations, ordersFromHl7, PatientMatcher, PendingOrderStore, resultsBySpecimen } from '.';
 import type { MatchableObservation } from '.';
 
 const MSH = (type: string, id: string): string => `MSH|^~\\&|IVFLIS|REPROLAB|IVFHUB|REPROCLINIC|20261204101500+0100||${type}|${id}|P|2.5.1`;
@@ -198,6 +198,37 @@ describe('pending orders', () => {
       expect(await later.lookup(['ACC-0042'])).toEqual([]);
       await later.save({ orders: [{ specimenId: 'ACC-0042', tests: ['HCG'], orderedCodes: ['21198-7'] }], cancelled: [] });
       expect((await later.lookup(['ACC-0042'])).map((o) => o.tests)).toEqual([['HCG']]);
+    });
+
+    test('results close their orders: all tests resulted → no longer pending; some → only the others stay; preliminary or unrelated results change nothing', async () => {
+      const pending = new PendingOrderStore(store);
+      // ACC-0042: E2 and LH, as ordered in the ORM; ACC-0043: a test the ORU below does not carry.
+      await pending.save(ordersFromHl7(parse(orm), { tests: { '2243-4': 'E2', '10501-5': 'LH' } }));
+      const results = resultsBySpecimen(oruToObservations(parse(oru()), { tests: TESTS }).observations);
+      expect(results).toEqual([{ specimenId: 'ACC-0042', codes: expect.arrayContaining(['2243-4', '2839-9', '10501-5', 'LH']) }]);
+
+      // Preliminary results do not close anything.
+      const preliminary = resultsBySpecimen(oruToObservations(parse(oru('LIS0002', '<0.5', 'P')), { tests: TESTS }).observations);
+      expect(preliminary).toEqual([]);
+
+      expect(await pending.complete(results, { hubMessageId: 'results-1' })).toEqual({ completed: ['ACC-0042'], outstanding: [] });
+      expect(await pending.lookup(['ACC-0042', 'ACC-0043'])).toEqual([expect.objectContaining({ specimenId: 'ACC-0043' })]);
+      const records = (await store.search({ endpoint: 'pending-orders', controlId: 'ACC-0042' })).items;
+      expect(records.map((r) => [r.messageType, r.status])).toEqual([['ORDER^CM', 'sent'], ['ORDER', 'sent']]);
+      expect(records[0]!.parentId).toBe('results-1');
+      // Sent again (a resend, a corrected result): the order is already closed.
+      expect(await pending.complete(results)).toEqual({ completed: [], outstanding: [] });
+      // Results for a specimen with no pending order, or for none of its tests.
+      expect(await pending.complete([{ specimenId: 'NOPE', codes: ['2243-4'] }, { specimenId: 'ACC-0043', codes: ['2243-4'] }])).toEqual({ completed: [], outstanding: [] });
+
+      // Three tests, one resulted (by its ordered LOINC code): the order keeps the other two.
+      await pending.save({ orders: [{ specimenId: 'ACC-0050', tests: ['E2', 'LH', 'HCG'], orderedCodes: ['2243-4', '10501-5', '21198-7'] }], cancelled: [] });
+      expect(await pending.complete([{ specimenId: 'ACC-0050', codes: ['2243-4'] }])).toEqual({ completed: [], outstanding: ['ACC-0050'] });
+      expect((await pending.lookup(['ACC-0050'])).map((o) => [o.tests, o.orderedCodes])).toEqual([[['LH', 'HCG'], ['10501-5', '21198-7']]]);
+      // The rest, by the instrument's codes.
+      expect(await pending.complete([{ specimenId: 'ACC-0050', codes: ['LH', 'HCG'] }])).toEqual({ completed: ['ACC-0050'], outstanding: [] });
+      expect(await pending.lookup(['ACC-0050'])).toEqual([]);
+      expect(await store.count({ endpoint: 'pending-orders', status: 'queued' })).toBe(1);
     });
   });
 });

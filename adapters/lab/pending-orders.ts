@@ -3,7 +3,7 @@ import { get, segmentGet } from '../hl7';
 import type { Hl7Message, Hl7Segment } from '../hl7';
 import type { Logger } from '../shared/logger';
 import { silentLogger } from '../shared/logger';
-import type { MessageStore } from '../store';
+import type { MessageStatus, MessageStore } from '../store';
 
 /** An order the analyzers may ask for: what astm-out sends, plus where it came from. */
 export interface PendingOrder extends AstmOrderInput {
@@ -119,6 +119,48 @@ export function ordersFromHl7(m: Hl7Message, options: OrderMappingOptions = {}):
 export const PENDING_ORDERS_ENDPOINT = 'pending-orders';
 const ORDER_TYPE = 'ORDER';
 const CANCEL_TYPE = 'ORDER^CA';
+/** Every ordered test of the specimen has a final result (HL7 table 0038 CM, order completed). */
+const COMPLETE_TYPE = 'ORDER^CM';
+
+/** The codes a specimen's final results carry: LOINC, the instrument's test code, the LIS's local code. */
+export interface SpecimenResults {
+  specimenId: string;
+  codes: string[];
+}
+
+/** What `complete()` did, by specimen id. */
+export interface OrderCompletion {
+  /** Every ordered test resulted: no longer pending, no longer offered to a host query. */
+  completed: string[];
+  /** Some tests resulted: still pending, with only the others. */
+  outstanding: string[];
+}
+
+/** The parts of a FHIR Observation that say which specimen and test it resulted, and whether finally. */
+export interface ResultObservation {
+  status?: string;
+  code?: { coding?: { code?: string }[] };
+  specimen?: { identifier?: { value?: string } };
+}
+
+/** A preliminary result does not close an order; a final, amended or corrected one does (FHIR Observation.status). */
+const FINAL_STATUSES = new Set(['final', 'amended', 'corrected']);
+
+/**
+ * Groups results by specimen, keeping only final ones.
+ * @param observations - FHIR Observations as astm-in and lab-normalize build them
+ */
+export function resultsBySpecimen(observations: readonly ResultObservation[]): SpecimenResults[] {
+  const bySpecimen = new Map<string, Set<string>>();
+  for (const o of observations) {
+    const specimenId = o.specimen?.identifier?.value;
+    if (!specimenId || !FINAL_STATUSES.has(o.status ?? '')) continue;
+    let codes = bySpecimen.get(specimenId);
+    if (!codes) bySpecimen.set(specimenId, (codes = new Set()));
+    for (const c of o.code?.coding ?? []) if (c.code) codes.add(c.code);
+  }
+  return [...bySpecimen].map(([specimenId, codes]) => ({ specimenId, codes: [...codes] }));
+}
 
 export interface PendingOrderStoreDeps {
   logger?: Logger;
@@ -152,28 +194,12 @@ export class PendingOrderStore {
    * @param change - orders and cancelled specimen ids
    * @param source - the hub message id of the order message, for tracing
    */
-  async save(change: OrdersFromHl7, source?: { hubMessageId?: string; flowId?: string | null; nodeId?: string | null }): Promise<number> {
-    const writes = [
+  async save(change: OrdersFromHl7, source?: Source): Promise<number> {
+    const writes: OrderWrite[] = [
       ...change.orders.map((o) => ({ specimenId: o.specimenId, type: ORDER_TYPE, patientId: o.patient?.id ?? null, body: JSON.stringify(o), status: 'queued' as const })),
       ...change.cancelled.map((s) => ({ specimenId: s, type: CANCEL_TYPE, patientId: null, body: JSON.stringify({ specimenId: s, cancelled: true }), status: 'filtered' as const })),
     ];
-    await Promise.all(
-      writes.map((w) =>
-        this.store.insert({
-          direction: 'inbound',
-          endpoint: PENDING_ORDERS_ENDPOINT,
-          controlId: w.specimenId,
-          messageType: w.type,
-          patientId: w.patientId,
-          status: w.status,
-          contentType: 'application/json',
-          parentId: source?.hubMessageId ?? null,
-          flowId: source?.flowId ?? null,
-          nodeId: source?.nodeId ?? null,
-          body: w.body,
-        }),
-      ),
-    );
+    await Promise.all(writes.map((w) => this.write(w, source)));
     this.logger.debug('pending orders saved', { orders: change.orders.length, cancelled: change.cancelled.length });
     return writes.length;
   }
@@ -186,14 +212,46 @@ export class PendingOrderStore {
   async lookup(specimenIds: readonly string[]): Promise<PendingOrder[]> {
     const found: PendingOrder[] = [];
     for (const specimenId of specimenIds) {
-      const page = await this.store.search({ endpoint: PENDING_ORDERS_ENDPOINT, controlId: specimenId, limit: 1 });
-      const newest = page.items[0];
-      if (!newest || newest.messageType !== ORDER_TYPE) continue;
-      const record = await this.store.get(newest.id, { includeBody: true });
-      if (!record?.body) continue;
-      found.push(JSON.parse(record.body.toString('utf8')) as PendingOrder);
+      const newest = await this.newest(specimenId);
+      if (newest) found.push(newest.order);
     }
     return found;
+  }
+
+  /**
+   * Close orders as their results arrive, so an analyzer that queries a
+   * specimen again is not sent tests already done. An order whose tests all
+   * have a final result is superseded by a `ORDER^CM` record (status `sent`);
+   * one with some resulted is superseded by an order for the others. Either
+   * way the superseded order record becomes `sent`, so pending orders do not
+   * pile up as `queued`. A test counts as resulted when a result carries its
+   * instrument code or the code it was ordered with (OBR-4, e.g. LOINC).
+   * Results for a specimen with no pending order, or for none of its tests,
+   * change nothing.
+   * @param results - from {@link resultsBySpecimen}
+   * @param source - the hub message id of the results, for tracing
+   */
+  async complete(results: readonly SpecimenResults[], source?: Source): Promise<OrderCompletion> {
+    const outcome: OrderCompletion = { completed: [], outstanding: [] };
+    for (const { specimenId, codes } of results) {
+      const newest = await this.newest(specimenId);
+      if (!newest || newest.status !== 'queued') continue;
+      const { order } = newest;
+      const left = remainingTests(order, new Set(codes));
+      if (left.tests.length === order.tests.length && left.orderedCodes.length === order.orderedCodes.length) continue;
+      const done = left.tests.length === 0 || (order.orderedCodes.length > 0 && left.orderedCodes.length === 0);
+      const patientId = order.patient?.id ?? null;
+      await this.write(
+        done
+          ? { specimenId, type: COMPLETE_TYPE, patientId, status: 'sent', body: JSON.stringify({ specimenId, completed: true }) }
+          : { specimenId, type: ORDER_TYPE, patientId, status: 'queued', body: JSON.stringify({ ...order, tests: left.tests, orderedCodes: left.orderedCodes }) },
+        source,
+      );
+      await this.store.update(newest.id, { status: 'sent' });
+      (done ? outcome.completed : outcome.outstanding).push(specimenId);
+    }
+    this.logger.debug('pending orders completed', { completed: outcome.completed.length, outstanding: outcome.outstanding.length });
+    return outcome;
   }
 
   /**
@@ -206,6 +264,57 @@ export class PendingOrderStore {
     if (query.allTests || query.testIds.length === 0) return orders;
     return orders.map((o) => ({ ...o, tests: o.tests.filter((t) => query.testIds.includes(t)) })).filter((o) => o.tests.length > 0);
   }
+
+  /** The specimen's newest record when it is an order (not a cancellation or a completion), with the order. */
+  private async newest(specimenId: string): Promise<{ id: string; status: MessageStatus; order: PendingOrder } | null> {
+    const newest = (await this.store.search({ endpoint: PENDING_ORDERS_ENDPOINT, controlId: specimenId, limit: 1 })).items[0];
+    if (!newest || newest.messageType !== ORDER_TYPE) return null;
+    const record = await this.store.get(newest.id, { includeBody: true });
+    if (!record?.body) return null;
+    return { id: newest.id, status: newest.status, order: JSON.parse(record.body.toString('utf8')) as PendingOrder };
+  }
+
+  private write(w: OrderWrite, source?: Source): Promise<unknown> {
+    return this.store.insert({
+      direction: 'inbound',
+      endpoint: PENDING_ORDERS_ENDPOINT,
+      controlId: w.specimenId,
+      messageType: w.type,
+      patientId: w.patientId,
+      status: w.status,
+      contentType: 'application/json',
+      parentId: source?.hubMessageId ?? null,
+      flowId: source?.flowId ?? null,
+      nodeId: source?.nodeId ?? null,
+      body: w.body,
+    });
+  }
+}
+
+/** Where a change to pending orders came from, for tracing. */
+type Source = { hubMessageId?: string; flowId?: string | null; nodeId?: string | null };
+
+/** One record of a specimen's order history. */
+interface OrderWrite {
+  specimenId: string;
+  type: string;
+  patientId: string | null;
+  status: 'queued' | 'filtered' | 'sent';
+  body: string;
+}
+
+/**
+ * The tests of an order still without a result. An order's instrument codes
+ * and ordered codes are built pairwise (ordersFromHl7), so when the lists are
+ * as long as each other a result for either code of a pair settles both.
+ */
+function remainingTests(order: PendingOrder, resulted: ReadonlySet<string>): Pick<PendingOrder, 'tests' | 'orderedCodes'> {
+  const { tests, orderedCodes } = order;
+  if (tests.length === orderedCodes.length) {
+    const open = tests.map((t, i) => !resulted.has(t) && !resulted.has(orderedCodes[i]!));
+    return { tests: tests.filter((_, i) => open[i]), orderedCodes: orderedCodes.filter((_, i) => open[i]) };
+  }
+  return { tests: tests.filter((t) => !resulted.has(t)), orderedCodes: orderedCodes.filter((c) => !resulted.has(c)) };
 }
 
 /** The message type of an order message (`ORM^O01`, `OML^O21`), or undefined. */

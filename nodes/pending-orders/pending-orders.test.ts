@@ -37,13 +37,15 @@ describe('pending-orders node', () => {
       { id: 'f1', type: 'tab' },
       { id: 'keep', z: 'f1', type: 'pending-orders', mode: 'save', tests: '{"2243-4": "E2", "21198-7": "HCG"}', wires: [['saved']] },
       { id: 'ask', z: 'f1', type: 'pending-orders', mode: 'answer', tests: '', wires: [['answered']] },
+      { id: 'close', z: 'f1', type: 'pending-orders', mode: 'complete', tests: '', wires: [['closed']] },
+      { id: 'closed', z: 'f1', type: 'helper' },
       { id: 'saved', z: 'f1', type: 'helper' },
       { id: 'answered', z: 'f1', type: 'helper' },
       { id: 'c1', z: 'f1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
       { id: 'caught', z: 'f1', type: 'helper' },
     ];
     await helper.load(node, flow);
-    return { saved: new MessageTap('saved'), answered: new MessageTap('answered'), caught: new MessageTap('caught'), status: new StatusTap('keep') };
+    return { saved: new MessageTap('saved'), answered: new MessageTap('answered'), closed: new MessageTap('closed'), caught: new MessageTap('caught'), status: new StatusTap('keep') };
   }
 
   test('keeps an ORM in the store (payload untouched for the LIS) and answers a host query from it', async () => {
@@ -63,11 +65,35 @@ describe('pending-orders node', () => {
     expect(canariesIn(status.all)).toEqual([]);
   });
 
+  test('results close the order: an analyzer asking again for the specimen gets nothing to run', async () => {
+    const { saved, answered, closed } = await load();
+    flowNode('keep').receive({ payload: ORM } as TestMsg);
+    await saved.next();
+    const observation = (code: string, status = 'final') => ({
+      resourceType: 'Observation',
+      status,
+      code: { coding: [{ system: 'http://loinc.org', code }] },
+      specimen: { identifier: { system: 'urn:ivf-hub:specimen-id', value: 'S26-000777' } },
+    });
+    // E2 only: hCG is still to run.
+    flowNode('close').receive({ observations: [observation('2243-4'), observation('21198-7', 'preliminary')], hubMessageId: 'res-1' } as TestMsg);
+    expect(await closed.next()).toMatchObject({ ordersCompleted: [], ordersOutstanding: ['S26-000777'] });
+    flowNode('ask').receive({ query: { specimenIds: ['S26-000777'], testIds: [], allTests: true } } as TestMsg);
+    expect(((await answered.next()).orders as { tests: string[] }[]).map((o) => o.tests)).toEqual([['HCG']]);
+
+    flowNode('close').receive({ payload: [observation('21198-7')] } as TestMsg);
+    expect(await closed.next()).toMatchObject({ ordersCompleted: ['S26-000777'], ordersOutstanding: [] });
+    flowNode('ask').receive({ query: { specimenIds: ['S26-000777'], testIds: [], allTests: true } } as TestMsg);
+    expect((await answered.next()).orders).toEqual([]);
+  });
+
   test('a message that is not an order, or a msg without a query, reaches Catch as PARSE, not retryable', async () => {
     const { caught } = await load();
     flowNode('keep').receive({ payload: ORM.replace('ORM^O01', 'ADT^A01') } as TestMsg);
     expect(await caught.next()).toMatchObject({ error: { code: 'PARSE' }, retryable: false });
     flowNode('ask').receive({ payload: 'x' } as TestMsg);
+    expect(await caught.next()).toMatchObject({ error: { code: 'PARSE' }, retryable: false });
+    flowNode('close').receive({ payload: 'x' } as TestMsg);
     expect(await caught.next()).toMatchObject({ error: { code: 'PARSE' }, retryable: false });
   });
 });

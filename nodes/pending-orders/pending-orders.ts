@@ -2,14 +2,15 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { AstmHostQuery } from '../../adapters/astm';
 import { parse } from '../../adapters/hl7';
 import type { Hl7Message } from '../../adapters/hl7';
-import { orderMessageType, ordersFromHl7, PendingOrderStore } from '../../adapters/lab';
+import { orderMessageType, ordersFromHl7, PendingOrderStore, resultsBySpecimen } from '../../adapters/lab';
+import type { ResultObservation } from '../../adapters/lab';
 import { IntegrationError, errorCode } from '../../adapters/shared/errors';
 import { getHubServices } from '../../adapters/shared/registry';
 import { setStatus } from '../shared/status';
 
 interface PendingOrdersDef extends NodeDef {
-  /** `save`: keep the orders of an ORM/OML; `answer`: orders for astm-in's host query. */
-  mode: 'save' | 'answer';
+  /** `save`: keep the orders of an ORM/OML; `answer`: orders for astm-in's host query; `complete`: close orders by their results. */
+  mode: 'save' | 'answer' | 'complete';
   /** JSON: EMR test code (or LOINC) → instrument test code. */
   tests: string;
 }
@@ -24,12 +25,15 @@ type Msg = NodeMessage & Record<string, unknown>;
  *   and msg.cancelled; msg.payload is untouched (to forward to the LIS).
  * - answer: astm-in's host query (msg.query) → msg.orders, the pending
  *   orders of the specimens asked for; none means astm-out answers "no information".
+ * - complete: results (msg.observations, FHIR Observations from astm-in or
+ *   lab-normalize) → the orders they finish are closed (msg.ordersCompleted),
+ *   partly finished ones keep only the tests still to do (msg.ordersOutstanding).
  */
 export = function init(RED: NodeAPI): void {
   function PendingOrders(this: Node, def: PendingOrdersDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const mode = def.mode === 'answer' ? 'answer' : 'save';
+    const mode = def.mode === 'answer' || def.mode === 'complete' ? def.mode : 'save';
     let tests: Record<string, string> | undefined;
     try {
       tests = def.tests && def.tests.trim() !== '' ? (JSON.parse(def.tests) as Record<string, string>) : undefined;
@@ -49,6 +53,16 @@ export = function init(RED: NodeAPI): void {
         msg.orders = await store.answer({ specimenIds: query.specimenIds, testIds: Array.isArray(query.testIds) ? query.testIds : [], allTests: query.allTests !== false });
         count += 1;
         setStatus(node, 'connected', RED._('pending-orders.status.answered', { count, orders: (msg.orders as unknown[]).length }));
+        return;
+      }
+      if (mode === 'complete') {
+        const observations = Array.isArray(msg.observations) ? msg.observations : Array.isArray(msg.payload) ? msg.payload : undefined;
+        if (!observations) throw new IntegrationError('msg.observations is not a list of Observations', 'PARSE', false);
+        const outcome = await store.complete(resultsBySpecimen(observations as ResultObservation[]), { hubMessageId: typeof msg.hubMessageId === 'string' ? msg.hubMessageId : undefined, flowId: node.z ?? null, nodeId: node.id });
+        msg.ordersCompleted = outcome.completed;
+        msg.ordersOutstanding = outcome.outstanding;
+        count += outcome.completed.length;
+        setStatus(node, 'connected', RED._('pending-orders.status.completed', { count }));
         return;
       }
       let hl7: Hl7Message;

@@ -291,7 +291,7 @@ describe('lab flows in the built hub (as npm start runs them)', () => {
     expect(((await example.json()) as FlowNode[]).map((n) => n.id)).toEqual(flowFile('lab-results.json').map((n) => n.id));
   });
 
-  test('an EMR order (ORM^O01) is kept pending, sent to the LIS, and answers the analyzer host query', async () => {
+  test('an EMR order (ORM^O01) is kept pending, sent to the LIS, answers the analyzer host query, and is closed by its results', async () => {
     await sendHl7(orm('EMR-0001', 'S26-900001'));
     await waitFor('the order at the LIS', () => lisReceived.some((m) => m.includes('EMR-0001')), 20_000, hub);
     const sent = sim.received.length;
@@ -311,6 +311,24 @@ describe('lab flows in the built hub (as npm start runs them)', () => {
     await sim.waitForReceived(n + 1, 20_000);
     const none = sim.received[n]!.message;
     expect(none.records.map((r) => r.type).join('')).toBe('HL');
+
+    // The LIS results both ordered tests: the order is closed, and the analyzer asking again gets nothing to run.
+    await sendHl7(oru('LIS-0900', 'S26-900001'));
+    const closed = async (): Promise<boolean> => {
+      const res = await fetch(`${hub.url}/api/v1/messages?endpoint=pending-orders&controlId=S26-900001&type=${encodeURIComponent('ORDER^CM')}`, { headers });
+      return ((await res.json()) as { items: unknown[] }).items.length === 1;
+    };
+    await waitFor('the order of S26-900001 closed by its results', closed, 20_000, hub);
+    // Read back from the hub's own record of its answer: in the same second the answer is byte-identical to the
+    // "no information" above, and the simulator's link layer takes a repeated message for a retransmission.
+    const answers = async (): Promise<{ id: string }[]> =>
+      ((await (await fetch(`${hub.url}/api/v1/messages?endpoint=immulite-2000&direction=outbound&limit=50`, { headers })).json()) as { items: { id: string }[] }).items;
+    const before = (await answers()).length;
+    await play(sim, 'immulite-query-resulted', query('S26-900001', '20261204120200'));
+    await waitFor('the answer to the third query', async () => (await answers()).length > before, 20_000, hub);
+    const newest = (await answers())[0]!;
+    const stored = (await (await fetch(`${hub.url}/api/v1/messages/${newest.id}?includeBody=true`, { headers })).json()) as { body: { data: string } };
+    expect(stored.body.data.split('\r').filter(Boolean).map((r) => r[0]).join('')).toBe('HL');
   });
 });
 

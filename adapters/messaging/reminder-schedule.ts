@@ -13,7 +13,8 @@ CREATE TABLE IF NOT EXISTS reminders (
   appointment_key TEXT NOT NULL,
   due_at          INTEGER NOT NULL,
   state           TEXT NOT NULL CHECK (state IN ('pending', 'fired', 'cancelled')),
-  changed_at      INTEGER NOT NULL
+  changed_at      INTEGER NOT NULL,
+  claimed_until   INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS reminders_due ON reminders (state, due_at);
 CREATE INDEX IF NOT EXISTS reminders_appointment ON reminders (appointment_key, state);
@@ -31,13 +32,23 @@ export interface ReminderSchedule {
   pending(appointmentKey: string): Promise<string[]>;
   /** Marks the given pending reminders cancelled; returns those that were still pending. */
   cancel(ids: string[], now: Date): Promise<string[]>;
-  /** Pending reminders due at or before `now`, earliest first. */
+  /**
+   * Pending reminders due at or before `now`, earliest first, claimed for
+   * {@link REMINDER_CLAIM_MS}: no other call (in this or another hub process
+   * sharing the schedule) hands them out again until they are fired or
+   * released, or the claim lapses (the claimant crashed).
+   */
   due(now: Date, limit: number): Promise<ScheduledReminder[]>;
+  /** Gives claimed reminders back (their hand-off failed): due again at once. */
+  release(ids: string[]): Promise<void>;
   markFired(id: string, now: Date): Promise<void>;
   /** Pending again, due at `dueAt` (a reminder the sender deferred for quiet hours). */
   reschedule(id: string, dueAt: Date, now: Date): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How long a reminder handed out by `due()` stays claimed without being fired or released. */
+export const REMINDER_CLAIM_MS = 60_000;
 
 /**
  * The schedule in SQLite (WAL, synchronous=FULL, like the other provider
@@ -50,7 +61,9 @@ export class SqliteReminderSchedule implements ReminderSchedule {
   private readonly insert: Statement<[string, string, number, number]>;
   private readonly selectPending: Statement<[string]>;
   private readonly cancelOne: Statement<[number, string]>;
-  private readonly selectDue: Statement<[number, number]>;
+  private readonly selectDue: Statement<[number, number, number]>;
+  private readonly claim: Statement<[number, string]>;
+  private readonly unclaim: Statement<[string]>;
   private readonly fire: Statement<[number, string]>;
   private readonly again: Statement<[number, number, string]>;
   private closed = false;
@@ -59,13 +72,20 @@ export class SqliteReminderSchedule implements ReminderSchedule {
   constructor(target: SqliteTarget) {
     ({ db: this.db, owned: this.owned } = openSqlite(target));
     this.db.exec(SCHEMA);
+    // Schedules written before claims existed.
+    const columns = (this.db.pragma('table_info(reminders)') as { name: string }[]).map((c) => c.name);
+    if (!columns.includes('claimed_until')) this.db.exec('ALTER TABLE reminders ADD COLUMN claimed_until INTEGER');
     this.insert = this.db.prepare("INSERT OR IGNORE INTO reminders (id, appointment_key, due_at, state, changed_at) VALUES (?, ?, ?, 'pending', ?)");
     this.selectPending = this.db.prepare("SELECT id FROM reminders WHERE appointment_key = ? AND state = 'pending' ORDER BY due_at");
     this.cancelOne = this.db.prepare("UPDATE reminders SET state = 'cancelled', changed_at = ? WHERE id = ? AND state = 'pending'");
-    this.selectDue = this.db.prepare("SELECT id, appointment_key AS appointmentKey, due_at AS dueAt FROM reminders WHERE state = 'pending' AND due_at <= ? ORDER BY due_at LIMIT ?");
+    this.selectDue = this.db.prepare(
+      "SELECT id, appointment_key AS appointmentKey, due_at AS dueAt FROM reminders WHERE state = 'pending' AND due_at <= ? AND (claimed_until IS NULL OR claimed_until <= ?) ORDER BY due_at, id LIMIT ?",
+    );
+    this.claim = this.db.prepare('UPDATE reminders SET claimed_until = ? WHERE id = ?');
+    this.unclaim = this.db.prepare('UPDATE reminders SET claimed_until = NULL WHERE id = ?');
     this.fire = this.db.prepare("UPDATE reminders SET state = 'fired', changed_at = ? WHERE id = ?");
     // A cancelled reminder stays cancelled: the appointment went away while the SMS waited for the morning.
-    this.again = this.db.prepare("UPDATE reminders SET state = 'pending', due_at = ?, changed_at = ? WHERE id = ? AND state = 'fired'");
+    this.again = this.db.prepare("UPDATE reminders SET state = 'pending', due_at = ?, changed_at = ?, claimed_until = NULL WHERE id = ? AND state = 'fired'");
   }
 
   async add(reminders: ScheduledReminder[], now: Date): Promise<void> {
@@ -83,7 +103,19 @@ export class SqliteReminderSchedule implements ReminderSchedule {
   }
 
   async due(now: Date, limit: number): Promise<ScheduledReminder[]> {
-    return (this.selectDue.all(now.getTime(), limit) as { id: string; appointmentKey: string; dueAt: number }[]).map((r) => ({ id: r.id, appointmentKey: r.appointmentKey, dueAt: new Date(r.dueAt) }));
+    const t = now.getTime();
+    return this.db
+      .transaction(() => {
+        const rows = this.selectDue.all(t, t, limit) as { id: string; appointmentKey: string; dueAt: number }[];
+        for (const r of rows) this.claim.run(t + REMINDER_CLAIM_MS, r.id);
+        return rows;
+      })
+      .immediate()
+      .map((r) => ({ id: r.id, appointmentKey: r.appointmentKey, dueAt: new Date(r.dueAt) }));
+  }
+
+  async release(ids: string[]): Promise<void> {
+    this.db.transaction(() => ids.forEach((id) => this.unclaim.run(id))).immediate();
   }
 
   async markFired(id: string, now: Date): Promise<void> {

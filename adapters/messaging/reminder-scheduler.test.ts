@@ -2,8 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canarySiu as siu } from '../../test/fixtures/siu';
-import { appointmentFromEmrEvent, appointmentFromSiu, parseOffsets, ReminderScheduler, SqliteReminderSchedule } from './index';
-import type { ReminderPayload, ReminderRecords } from './index';
+import { disposeThrowawayPools, onThrowawayPool, schemaPool, throwawayPool } from '../../test/support/postgres';
+import { appointmentFromEmrEvent, appointmentFromSiu, parseOffsets, PostgresReminderSchedule, REMINDER_CLAIM_MS, ReminderScheduler, SqliteReminderSchedule } from './index';
+import type { ReminderPayload, ReminderRecords, ReminderSchedule } from './index';
 
 const TZ = 'America/New_York';
 
@@ -57,11 +58,17 @@ describe('appointments from SIU and EMR events', () => {
   });
 });
 
-describe('ReminderScheduler over the SQLite schedule', () => {
+afterEach(disposeThrowawayPools);
+const postgresSchedule = onThrowawayPool('hub_reminders', (pool): ReminderSchedule => new PostgresReminderSchedule(pool));
+
+describe.each([
+  ['SQLite', async (): Promise<ReminderSchedule> => new SqliteReminderSchedule({ file: ':memory:' })],
+  ['PostgreSQL', postgresSchedule],
+])('ReminderScheduler over the %s schedule', (_name, open) => {
   let now = new Date('2026-12-08T12:00:00Z');
   const start = new Date('2026-12-10T19:30:00Z');
-  const make = (file = ':memory:'): { scheduler: ReminderScheduler; records: MemoryRecords; schedule: SqliteReminderSchedule } => {
-    const schedule = new SqliteReminderSchedule({ file });
+  const make = async (): Promise<{ scheduler: ReminderScheduler; records: MemoryRecords; schedule: ReminderSchedule }> => {
+    const schedule = await open();
     const records = new MemoryRecords();
     const scheduler = new ReminderScheduler(
       { offsetsMs: parseOffsets('24h,2h'), timeZone: TZ, smsTemplate: 'Reminder from your care team: appointment {date} at {time}. Reply STOP to opt out.', email: true },
@@ -74,7 +81,7 @@ describe('ReminderScheduler over the SQLite schedule', () => {
   });
 
   test('a booking schedules one reminder per offset and channel with time-only, PHI-free wording; they fire when due', async () => {
-    const { scheduler, records, schedule } = make();
+    const { scheduler, records, schedule } = await make();
     expect(await scheduler.apply({ action: 'book', appointmentId: 'A', start, contact: { phone: '+16175550123', email: 'p@example.org' } })).toEqual({ scheduled: 4, cancelled: 0, noContact: false });
     const sms = [...records.rows.values()].filter((r) => r.payload.channel === 'sms');
     expect(sms.map((r) => r.dueAt.toISOString())).toEqual(['2026-12-09T19:30:00.000Z', '2026-12-10T17:30:00.000Z']);
@@ -90,7 +97,7 @@ describe('ReminderScheduler over the SQLite schedule', () => {
   });
 
   test('a move (S14) cancels what was pending and reschedules with the contact points of the earlier booking', async () => {
-    const { scheduler, records, schedule } = make();
+    const { scheduler, records, schedule } = await make();
     await scheduler.apply({ action: 'book', appointmentId: 'A', start, contact: { phone: '+16175550123' } });
     const moved = new Date('2026-12-11T15:00:00Z');
     expect(await scheduler.apply({ action: 'book', appointmentId: 'A', start: moved, contact: {} })).toEqual({ scheduled: 2, cancelled: 2, noContact: false });
@@ -103,7 +110,7 @@ describe('ReminderScheduler over the SQLite schedule', () => {
   });
 
   test('a cancellation (S15) leaves nothing to fire; a booking without contact points schedules nothing', async () => {
-    const { scheduler, schedule } = make();
+    const { scheduler, schedule } = await make();
     await scheduler.apply({ action: 'book', appointmentId: 'A', start, contact: { phone: '+16175550123' } });
     expect(await scheduler.apply({ action: 'cancel', appointmentId: 'A' })).toEqual({ scheduled: 0, cancelled: 2, noContact: false });
     expect(await scheduler.apply({ action: 'book', appointmentId: 'B', start, contact: {} })).toEqual({ scheduled: 0, cancelled: 0, noContact: true });
@@ -113,25 +120,14 @@ describe('ReminderScheduler over the SQLite schedule', () => {
   });
 
   test('offsets already past are skipped', async () => {
-    const { scheduler, schedule } = make();
+    const { scheduler, schedule } = await make();
     now = new Date('2026-12-10T12:00:00Z');
     expect((await scheduler.apply({ action: 'book', appointmentId: 'A', start, contact: { phone: '+16175550123' } })).scheduled).toBe(1);
     await schedule.close();
   });
 
-  test('the schedule survives a restart: a reminder due while the hub was down fires after it reopens', async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'reminders-')), 'reminders.db');
-    const first = make(file);
-    await first.scheduler.apply({ action: 'book', appointmentId: 'A', start, contact: { phone: '+16175550123' } });
-    await first.schedule.close();
-    const second = new SqliteReminderSchedule({ file });
-    now = new Date('2026-12-10T18:00:00Z');
-    expect((await second.due(now, 10)).map((r) => r.dueAt.toISOString())).toEqual(['2026-12-09T19:30:00.000Z', '2026-12-10T17:30:00.000Z']);
-    await second.close();
-  });
-
   test('a failed hand-off leaves the reminder pending for the next round', async () => {
-    const { scheduler, schedule } = make();
+    const { scheduler, schedule } = await make();
     await scheduler.apply({ action: 'book', appointmentId: 'A', start, contact: { phone: '+16175550123' } });
     now = new Date('2026-12-09T20:00:00Z');
     await expect(scheduler.fireDue(async () => Promise.reject(new Error('queue down')))).rejects.toThrow('queue down');
@@ -142,7 +138,7 @@ describe('ReminderScheduler over the SQLite schedule', () => {
   });
 
   test('a reminder deferred for quiet hours fires again when they end, unless it was cancelled meanwhile', async () => {
-    const { scheduler, schedule } = make();
+    const { scheduler, schedule } = await make();
     await scheduler.apply({ action: 'book', appointmentId: 'A', start, contact: { phone: '+16175550123' } });
     now = new Date('2026-12-10T18:00:00Z');
     const delivered: string[] = [];
@@ -155,4 +151,67 @@ describe('ReminderScheduler over the SQLite schedule', () => {
     expect(delivered).toEqual(['rem-1', 'rem-2', 'rem-2']);
     await schedule.close();
   });
+
+  test('a reminder handed out by one round is not handed out by another until fired, released or its claim lapses', async () => {
+    const { scheduler, schedule } = await make();
+    await scheduler.apply({ action: 'book', appointmentId: 'A', start, contact: { phone: '+16175550123' } });
+    now = new Date('2026-12-10T18:00:00Z');
+    const first = await schedule.due(now, 10);
+    expect(first).toHaveLength(2);
+    expect(await schedule.due(now, 10)).toEqual([]);
+    await schedule.release([first[1]!.id]);
+    expect((await schedule.due(now, 10)).map((r) => r.id)).toEqual([first[1]!.id]);
+    // The claimant died: after the claim, the reminder is due again.
+    expect((await schedule.due(new Date(now.getTime() + REMINDER_CLAIM_MS), 10)).map((r) => r.id).sort()).toEqual(first.map((r) => r.id).sort());
+    await schedule.close();
+  });
+});
+
+describe('the SQLite schedule', () => {
+  let now = new Date('2026-12-08T12:00:00Z');
+  const start = new Date('2026-12-10T19:30:00Z');
+  const makeOn = async (schedule: SqliteReminderSchedule): Promise<{ scheduler: ReminderScheduler; schedule: SqliteReminderSchedule }> => ({
+    scheduler: new ReminderScheduler(
+      { offsetsMs: parseOffsets('24h,2h'), timeZone: TZ, smsTemplate: 'Reminder: {date} at {time}.', email: false },
+      { schedule, records: new MemoryRecords(), keyOf: (id) => `k:${id}`, clock: () => now },
+    ),
+    schedule,
+  });
+
+  test('the schedule survives a restart: a reminder due while the hub was down fires after it reopens', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'reminders-')), 'reminders.db');
+    const first = await makeOn(new SqliteReminderSchedule({ file }));
+    await first.scheduler.apply({ action: 'book', appointmentId: 'A', start, contact: { phone: '+16175550123' } });
+    await first.schedule.close();
+    const second = new SqliteReminderSchedule({ file });
+    now = new Date('2026-12-10T18:00:00Z');
+    expect((await second.due(now, 10)).map((r) => r.dueAt.toISOString())).toEqual(['2026-12-09T19:30:00.000Z', '2026-12-10T17:30:00.000Z']);
+    await second.close();
+  });
+});
+
+test('PostgreSQL: hub processes sharing the schedule cancel each other\'s reminders and fire each due reminder once', async () => {
+  const pg = await throwawayPool('hub_reminders');
+  const other = schemaPool(pg.schema);
+  try {
+    let now = new Date('2026-12-08T12:00:00Z');
+    const records = new MemoryRecords();
+    const hub = (schedule: ReminderSchedule): ReminderScheduler =>
+      new ReminderScheduler({ offsetsMs: parseOffsets('24h,2h'), timeZone: TZ, smsTemplate: 'Reminder: {date} at {time}.', email: false }, { schedule, records, keyOf: (id) => `k:${id}`, clock: () => now });
+    const a = hub(new PostgresReminderSchedule(pg.pool));
+    const b = hub(new PostgresReminderSchedule(other));
+    const start = new Date('2026-12-10T19:30:00Z');
+    await a.apply({ action: 'book', appointmentId: 'A', start, contact: { phone: '+16175550123' } });
+    await a.apply({ action: 'book', appointmentId: 'B', start, contact: { phone: '+16175550124' } });
+    // Appointment A is cancelled through the other process.
+    expect(await b.apply({ action: 'cancel', appointmentId: 'A' })).toMatchObject({ cancelled: 2 });
+    now = new Date('2026-12-10T19:00:00Z');
+    const delivered: string[] = [];
+    const deliver = async (id: string): Promise<void> => void delivered.push(id);
+    await Promise.all([a.fireDue(deliver), b.fireDue(deliver), a.fireDue(deliver), b.fireDue(deliver)]);
+    expect(delivered.sort()).toEqual(['rem-3', 'rem-4']);
+  } finally {
+    await other.end();
+    await pg.dispose();
+  }
 });

@@ -100,12 +100,18 @@ export class ReminderScheduler {
   async fireDue(deliver: (id: string, payload: ReminderPayload) => Promise<void>, limit = 100): Promise<number> {
     const due = await this.deps.schedule.due(this.clock(), limit);
     let fired = 0;
-    for (const r of due) {
-      const payload = await this.deps.records.read(r.id);
-      if (payload) await deliver(r.id, payload);
-      else this.logger.warn('scheduled reminder has no stored content; skipped', { id: r.id });
-      await this.deps.schedule.markFired(r.id, this.clock());
-      fired += 1;
+    try {
+      for (const r of due) {
+        const payload = await this.deps.records.read(r.id);
+        if (payload) await deliver(r.id, payload);
+        else this.logger.warn('scheduled reminder has no stored content; skipped', { id: r.id });
+        await this.deps.schedule.markFired(r.id, this.clock());
+        fired += 1;
+      }
+    } catch (err) {
+      // What was not handed off is due again at the next round, here or in another hub process.
+      await this.deps.schedule.release(due.slice(fired).map((r) => r.id)).catch(() => undefined);
+      throw err;
     }
     return fired;
   }

@@ -4,6 +4,11 @@ import { join } from 'node:path';
 import { InMemoryReplayStore } from './replay-store';
 import type { ReplayStore, ReplayStoreOptions } from './replay-store';
 import { SqliteReplayStore } from './sqlite-replay-store';
+import { PostgresReplayStore } from './postgres-replay-store';
+import { disposeThrowawayPools, onThrowawayPool } from '../../test/support/postgres';
+
+afterEach(disposeThrowawayPools);
+const postgresFactory = onThrowawayPool('hub_replay', (pool, options: ReplayStoreOptions): ReplayStore => new PostgresReplayStore(pool, options));
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -20,10 +25,11 @@ const later = (ms: number): Date => new Date(T0.getTime() + ms);
 describe.each([
   ['InMemoryReplayStore', (o: ReplayStoreOptions): ReplayStore => new InMemoryReplayStore(o)],
   ['SqliteReplayStore', sqliteFactory],
+  ['PostgresReplayStore', postgresFactory],
 ])('%s', (_name, make) => {
   let store: ReplayStore;
-  beforeEach(() => {
-    store = make({ retentionMs: 3_600_000, claimTimeoutMs: 60_000 });
+  beforeEach(async () => {
+    store = await make({ retentionMs: 3_600_000, claimTimeoutMs: 60_000 });
   });
   afterEach(() => store.close());
 

@@ -2,6 +2,11 @@ import Database from 'better-sqlite3';
 import { InMemorySentRegistry } from './sent-registry';
 import type { SentRegistry, SentRegistryOptions } from './sent-registry';
 import { SqliteSentRegistry } from './sqlite-sent-registry';
+import { PostgresSentRegistry } from './postgres-sent-registry';
+import { disposeThrowawayPools, onThrowawayPool, schemaPool, throwawayPool } from '../../test/support/postgres';
+
+afterEach(disposeThrowawayPools);
+const postgres = onThrowawayPool('hub_sent', (pool, o: SentRegistryOptions): SentRegistry => new PostgresSentRegistry(pool, o));
 
 const T0 = new Date('2026-03-01T12:00:00Z');
 const later = (ms: number): Date => new Date(T0.getTime() + ms);
@@ -9,10 +14,11 @@ const later = (ms: number): Date => new Date(T0.getTime() + ms);
 describe.each([
   ['InMemorySentRegistry', (o: SentRegistryOptions): SentRegistry => new InMemorySentRegistry(o)],
   ['SqliteSentRegistry', (o: SentRegistryOptions): SentRegistry => new SqliteSentRegistry({ file: ':memory:' }, o)],
+  ['PostgresSentRegistry', postgres],
 ])('%s', (_name, make) => {
   let reg: SentRegistry;
-  beforeEach(() => {
-    reg = make({ sendLeaseMs: 10_000, retentionMs: 24 * 3600_000 });
+  beforeEach(async () => {
+    reg = await make({ sendLeaseMs: 10_000, retentionMs: 24 * 3600_000 });
   });
   afterEach(() => reg.close());
 
@@ -61,4 +67,21 @@ test('SqliteSentRegistry shares a database it does not own and leaves it open', 
   expect(db.open).toBe(true);
   expect(db.prepare('SELECT count(*) AS n FROM provider_sent').get()).toEqual({ n: 1 });
   db.close();
+});
+
+test('PostgresSentRegistry: two hub processes sharing the database reserve the same id at once, and only one may send', async () => {
+  const pg = await throwawayPool('hub_sent');
+  const other = schemaPool(pg.schema);
+  try {
+    const a = new PostgresSentRegistry(pg.pool);
+    const b = new PostgresSentRegistry(other);
+    const outcomes = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).reserve('shared-1', 'sms', T0)));
+    expect(outcomes.filter((o) => o.status === 'reserved')).toHaveLength(1);
+    await a.markAccepted('shared-1', 'SM9', later(1));
+    // The queue redelivers to the other process: it sees the message was sent.
+    expect((await b.reserve('shared-1', 'sms', later(2))).status).toBe('already-sent');
+  } finally {
+    await other.end();
+    await pg.dispose();
+  }
 });

@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import type { AuditLog, Direction, MessageStatus, StatusPatch, TokenRepository } from './types';
 import type { CursorPosition } from './cursor';
 
@@ -58,6 +59,11 @@ export interface StoreBackend {
    * only where batches are applied in the order `write` was called.
    */
   readonly pipelineDepth?: number;
+  /**
+   * PostgreSQL only: the pool, for state that hub processes sharing the
+   * store must share too (opt-outs, sent marks, webhook replay guards).
+   */
+  readonly sharedPool?: Pool;
   /** All ops in one transaction, in order; returns the rows each op changed. */
   write(ops: WriteOp[]): Promise<number[]> | number[];
   get(id: string, includeBody: boolean): Promise<MessageRow | null>;

@@ -1,3 +1,4 @@
+import type { Pool } from 'pg';
 import type { BodyCipher } from './body-cipher';
 import type { MessageRow, RowFilter, StoreBackend, WriteOp } from './backend';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -44,6 +45,10 @@ export class EncryptedMessageStore implements MessageStore {
   }
   get tokens(): StoreBackend['tokens'] {
     return this.db.tokens;
+  }
+  /** PostgreSQL only: the pool for state hub processes must share (see StoreBackend.sharedPool); null on SQLite. */
+  get sharedPool(): Pool | null {
+    return this.db.sharedPool ?? null;
   }
   /** Writes waiting for the next commit (a backpressure signal). */
   get pendingWrites(): number {

@@ -26,6 +26,10 @@ export class PostgresBackend implements StoreBackend {
   readonly audit: PostgresAuditLog;
   readonly tokens: PostgresTokenRepository;
   private readonly pool: Pool;
+  /** See StoreBackend.sharedPool; ended with the store. */
+  get sharedPool(): Pool {
+    return this.pool;
+  }
   private readonly schema: string;
   private closed = false;
 

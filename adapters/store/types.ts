@@ -1,3 +1,5 @@
+import type { Pool } from 'pg';
+
 /** The message store's vocabulary, shared by every backend. */
 
 export type Direction = 'inbound' | 'outbound';
@@ -162,6 +164,8 @@ export interface TokenRepository {
 
 export interface MessageStore {
   readonly backend: 'sqlite' | 'postgres';
+  /** PostgreSQL only: the pool for state hub processes must share; null or absent otherwise. */
+  readonly sharedPool?: Pool | null;
   readonly audit: AuditLog;
   readonly tokens: TokenRepository;
   /**

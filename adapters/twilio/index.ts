@@ -14,6 +14,7 @@ export type { TwilioParams } from './twilio-signature';
 export { InMemoryOptOutRegistry } from './opt-out-registry';
 export type { OptOutRegistry, OptOutSource } from './opt-out-registry';
 export { SqliteOptOutRegistry } from './sqlite-opt-out-registry';
+export { PostgresOptOutRegistry } from './postgres-opt-out-registry';
 export type { SqliteOptOutOptions } from './sqlite-opt-out-registry';
 export { quietHoursDecision, assertTimeZone, DEFAULT_QUIET_HOURS } from './quiet-hours';
 export type { QuietHoursDecision, QuietHoursWindow } from './quiet-hours';

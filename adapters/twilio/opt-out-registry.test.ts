@@ -6,6 +6,11 @@ import { ProviderConfigError } from '../phi-guard/errors';
 import { InMemoryOptOutRegistry } from './opt-out-registry';
 import type { OptOutRegistry } from './opt-out-registry';
 import { SqliteOptOutRegistry } from './sqlite-opt-out-registry';
+import { PostgresOptOutRegistry } from './postgres-opt-out-registry';
+import { disposeThrowawayPools, onThrowawayPool, schemaPool, throwawayPool } from '../../test/support/postgres';
+
+afterEach(disposeThrowawayPools);
+const postgres = onThrowawayPool('hub_optout', (pool): OptOutRegistry => new PostgresOptOutRegistry(pool, { secret }));
 
 const dir = mkdtempSync(join(tmpdir(), 'optout-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,10 +24,11 @@ const PHONE = '+15005550006';
 describe.each([
   ['InMemoryOptOutRegistry', (): OptOutRegistry => new InMemoryOptOutRegistry()],
   ['SqliteOptOutRegistry', (): OptOutRegistry => new SqliteOptOutRegistry({ file: join(dir, `r${n++}.db`) }, { secret })],
+  ['PostgresOptOutRegistry', postgres],
 ])('%s', (_name, make) => {
   let reg: OptOutRegistry;
-  beforeEach(() => {
-    reg = make();
+  beforeEach(async () => {
+    reg = await make();
   });
   afterEach(() => reg.close());
 
@@ -62,4 +68,18 @@ test('SqliteOptOutRegistry stores no phone number in the clear and survives reop
 
 test('SqliteOptOutRegistry needs a real secret', () => {
   expect(() => new SqliteOptOutRegistry({ file: ':memory:' }, { secret: Buffer.alloc(8) })).toThrow(ProviderConfigError);
+});
+
+test('PostgresOptOutRegistry: a STOP that reached one hub process stops the others too, with no number in the clear', async () => {
+  const pg = await throwawayPool('hub_optout');
+  const other = schemaPool(pg.schema);
+  try {
+    await new PostgresOptOutRegistry(pg.pool, { secret }).optOut(PHONE, T0, 'keyword');
+    expect(await new PostgresOptOutRegistry(other, { secret }).isOptedOut(PHONE)).toBe(true);
+    const rows = (await pg.pool.query('SELECT * FROM sms_opt_outs')).rows as Record<string, unknown>[];
+    expect(JSON.stringify(rows)).not.toContain(PHONE.slice(1));
+  } finally {
+    await other.end();
+    await pg.dispose();
+  }
 });

@@ -1,3 +1,6 @@
+import { createHmac } from 'node:crypto';
+import { ProviderConfigError } from '../phi-guard/errors';
+
 /** Who changed a consent: the patient by keyword, the provider (Twilio error 21610), or staff. */
 export type OptOutSource = 'keyword' | 'provider' | 'operator';
 
@@ -54,4 +57,21 @@ export class InMemoryOptOutRegistry implements OptOutRegistry {
     if (current && current.at > at.getTime()) return;
     this.entries.set(address, { optedOut, at: at.getTime() });
   }
+}
+
+/**
+ * How a phone number is stored: HMAC-SHA256(secret, number), never the
+ * number (a phone number is PHI next to a clinic's name). Domain-separated,
+ * so the hub's patient-key secret may be reused.
+ * @param secret - at least 32 bytes (see {@link checkedSecret})
+ * @param address - E.164 phone number
+ */
+export function optOutKey(secret: Buffer, address: string): string {
+  return createHmac('sha256', secret).update('sms-opt-out\u0000').update(address).digest('hex');
+}
+
+/** @returns the secret, once it is a Buffer of at least 32 bytes */
+export function checkedSecret(secret: Buffer): Buffer {
+  if (!Buffer.isBuffer(secret) || secret.length < 32) throw new ProviderConfigError('opt-out registry secret must be at least 32 bytes');
+  return secret;
 }

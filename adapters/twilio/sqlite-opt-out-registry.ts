@@ -1,8 +1,7 @@
-import { createHmac } from 'node:crypto';
 import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
-import { ProviderConfigError } from '../phi-guard/errors';
 import { openSqlite } from '../phi-guard/sqlite-file';
 import type { SqliteTarget } from '../phi-guard/sqlite-file';
+import { checkedSecret, optOutKey } from './opt-out-registry';
 import type { OptOutRegistry, OptOutSource } from './opt-out-registry';
 
 const SCHEMA = `
@@ -43,8 +42,7 @@ export class SqliteOptOutRegistry implements OptOutRegistry {
    * @param options - the hashing secret
    */
   constructor(target: SqliteTarget, options: SqliteOptOutOptions) {
-    if (!Buffer.isBuffer(options.secret) || options.secret.length < 32) throw new ProviderConfigError('opt-out registry secret must be at least 32 bytes');
-    this.secret = options.secret;
+    this.secret = checkedSecret(options.secret);
     ({ db: this.db, owned: this.owned } = openSqlite(target));
     this.db.exec(SCHEMA);
     this.select = this.db.prepare('SELECT opted_out AS optedOut, changed_at AS changedAt FROM sms_opt_outs WHERE address_key = ?');
@@ -79,6 +77,6 @@ export class SqliteOptOutRegistry implements OptOutRegistry {
   }
 
   private key(address: string): string {
-    return createHmac('sha256', this.secret).update('sms-opt-out\u0000').update(address).digest('hex');
+    return optOutKey(this.secret, address);
   }
 }

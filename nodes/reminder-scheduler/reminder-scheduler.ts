@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { appointmentFromEmrEvent, appointmentFromSiu, parseOffsets, ReminderScheduler, SqliteReminderSchedule } from '../../adapters/messaging';
-import type { AppointmentChange, ReminderPayload, ReminderRecords } from '../../adapters/messaging';
+import { appointmentFromEmrEvent, appointmentFromSiu, parseOffsets, PostgresReminderSchedule, ReminderScheduler, SqliteReminderSchedule } from '../../adapters/messaging';
+import type { AppointmentChange, ReminderPayload, ReminderRecords, ReminderSchedule } from '../../adapters/messaging';
 import { IntegrationError, errorCode } from '../../adapters/shared/errors';
 import type { MessageStore } from '../../adapters/store';
 import { hubServicesOrNull } from '../emr-out/outbound';
@@ -34,7 +34,8 @@ const ENDPOINT = 'reminders';
 /**
  * Schedules appointment reminders from SIU messages (msg.payload) or EMR
  * appointment events (msg.emrEvent), durably: due times in
- * `<data>/providers/reminders.db`, contents (recipient, wording) in the
+ * `<data>/providers/reminders.db` (in the store's database with PostgreSQL,
+ * shared by the hub processes), contents (recipient, wording) in the
  * message store's encrypted records, which the monitor lists as queued. Due
  * reminders go onto a hub queue with their record id as hub message id, so
  * the sender's retries and idempotency work as for any other message.
@@ -46,7 +47,7 @@ export = function init(RED: NodeAPI): void {
     const queueName = (def.queue ?? '').trim();
     const logger = nodeLogger(node);
     let scheduler: ReminderScheduler | undefined;
-    let schedule: SqliteReminderSchedule | undefined;
+    let schedule: ReminderSchedule | undefined;
     let timer: NodeJS.Timeout | undefined;
     let firing: Promise<void> = Promise.resolve();
     let closed = false;
@@ -57,7 +58,9 @@ export = function init(RED: NodeAPI): void {
       if (!services?.queue) throw new IntegrationError("the hub's message store and queue are needed", 'CONFIG', false);
       const { store, queue } = services;
       const dir = providersDir(RED);
-      schedule = new SqliteReminderSchedule({ file: dir ? join(dir, 'reminders.db') : ':memory:' });
+      // With a PostgreSQL store, hub processes share one schedule (a booking and its cancellation may reach different ones).
+      const pool = store.sharedPool;
+      schedule = pool ? new PostgresReminderSchedule(pool) : new SqliteReminderSchedule({ file: dir ? join(dir, 'reminders.db') : ':memory:' });
       scheduler = new ReminderScheduler(
         {
           offsetsMs: parseOffsets(envSetting(def.offsets) || DEFAULT_OFFSETS),

@@ -1,28 +1,57 @@
 import type { Node, NodeAPI } from 'node-red';
-import { InMemoryReplayStore, InMemorySentRegistry, SqliteReplayStore, SqliteSentRegistry } from '../../adapters/phi-guard';
+import type { Pool } from 'pg';
+import { InMemoryReplayStore, InMemorySentRegistry, PostgresReplayStore, PostgresSentRegistry, SqliteReplayStore, SqliteSentRegistry } from '../../adapters/phi-guard';
 import type { ReplayStore, SentRegistry } from '../../adapters/phi-guard';
 import { errorCode } from '../../adapters/shared/errors';
-import { InMemoryOptOutRegistry, SqliteOptOutRegistry } from '../../adapters/twilio';
+import { getHubServices } from '../../adapters/shared/registry';
+import { InMemoryOptOutRegistry, PostgresOptOutRegistry, SqliteOptOutRegistry } from '../../adapters/twilio';
 import type { OptOutRegistry } from '../../adapters/twilio';
 import { acquireShared, providerStateFile } from '../x12-837p/hub-data';
 import type { SharedHandle } from '../x12-837p/hub-data';
 
 /**
- * The provider state the Stripe, Twilio and SendGrid config nodes share, in
- * one SQLite file (`<HUB_DATA_DIR>/providers/providers.db`), one instance
- * per kind per process: webhook replays survive a restart (a captured
- * request is refused after one too), a sent mark survives the crash after
- * which a queue redelivers, and an opt-out survives everything. Without a
- * Node-RED user dir (a bare runtime) they fall back to memory.
+ * The provider state the Stripe, Twilio and SendGrid config nodes share, one
+ * instance per kind per process: webhook replays survive a restart (a
+ * captured request is refused after one too), a sent mark survives the crash
+ * after which a queue redelivers, and an opt-out survives everything.
+ *
+ * Where it lives: with a PostgreSQL store, in that database, so hub
+ * processes sharing the store share it too (a STOP received by one process
+ * binds all of them; a message redelivered to another process after a crash
+ * is not sent twice). Otherwise in one SQLite file
+ * (`<HUB_DATA_DIR>/providers/providers.db`); without a Node-RED user dir (a
+ * bare runtime), in memory.
  */
 
+/** The store's PostgreSQL pool, when the hub runs on one. */
+function sharedPool(): Pool | null {
+  try {
+    return getHubServices().store.sharedPool ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const poolIds = new WeakMap<Pool, number>();
+let nextPoolId = 1;
+/** A key per pool for acquireShared: two hubs in one process (tests) keep their state apart. */
+function poolKey(kind: string, pool: Pool): string {
+  let id = poolIds.get(pool);
+  if (id === undefined) poolIds.set(pool, (id = nextPoolId++));
+  return `${kind}:pg:${id}`;
+}
+
 export function sharedReplayStore(RED: NodeAPI): SharedHandle<ReplayStore> {
+  const pool = sharedPool();
+  if (pool) return acquireShared(poolKey('replay-store', pool), () => new PostgresReplayStore(pool));
   const file = providerStateFile(RED);
   if (!file) return acquireShared('replay-store:memory', () => new InMemoryReplayStore());
   return acquireShared(`replay-store:${file}`, () => new SqliteReplayStore({ file }));
 }
 
 export function sharedSentRegistry(RED: NodeAPI): SharedHandle<SentRegistry> {
+  const pool = sharedPool();
+  if (pool) return acquireShared(poolKey('sent-registry', pool), () => new PostgresSentRegistry(pool));
   const file = providerStateFile(RED);
   if (!file) return acquireShared('sent-registry:memory', () => new InMemorySentRegistry());
   return acquireShared(`sent-registry:${file}`, () => new SqliteSentRegistry({ file }));
@@ -33,6 +62,8 @@ export function sharedSentRegistry(RED: NodeAPI): SharedHandle<SentRegistry> {
  * @param secret - the keyed-hash secret phone numbers are stored under (≥ 32 bytes)
  */
 export function sharedOptOuts(RED: NodeAPI, secret: Buffer): SharedHandle<OptOutRegistry> {
+  const pool = sharedPool();
+  if (pool) return acquireShared(poolKey('opt-outs', pool), () => new PostgresOptOutRegistry(pool, { secret }));
   const file = providerStateFile(RED);
   if (!file) return acquireShared('opt-outs:memory', () => new InMemoryOptOutRegistry());
   return acquireShared(`opt-outs:${file}`, () => new SqliteOptOutRegistry({ file }, { secret }));

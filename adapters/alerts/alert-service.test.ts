@@ -1,5 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { requirePostgres, TEST_PG_URL } from '../../test/support/postgres';
+import { PgAdvisoryLeadership } from '../shared/pg-leadership';
 import type { AuditEntry, AuditLog, AuditQuery, NewAuditEntry } from '../store/types';
 import { AlertService } from './alert-service';
+import { STANDBY } from './evaluator';
 import { parseAlertRules } from './rules';
 import type { AlertEvent, AlertSources } from './types';
 import type { AlertNotifier } from './webhook-notifier';
@@ -110,5 +114,59 @@ describe('AlertService', () => {
     expect(flow).toEqual([]);
     await service.stop();
     await service.stop();
+  });
+});
+
+describe('AlertService in hub processes sharing a PostgreSQL store', () => {
+  test('a shared rule is notified by the leading process only, and another takes over when it stops; endpoint rules stay with each process', async () => {
+    await requirePostgres();
+    // A scope of its own: other tests' hubs on this database lead their own alerts.
+    const scope = `alerts_test_${randomBytes(4).toString('hex')}`;
+    let depth = 5;
+    const sources: AlertSources = {
+      messageCounts: async () => ({ total: 0, errored: 0 }),
+      endpoints: async () => [{ name: 'lab-mllp', state: 'error' }],
+      queueStats: async () => ({ ready: depth, delayed: 0, dead: 0, oldestWaitingAgeMs: null }),
+      queueNames: () => ['q'],
+    };
+    const rules = parseAlertRules([
+      { name: 'backlog', type: 'queue-depth', queue: 'q', threshold: 3, throttleSeconds: 0 },
+      { name: 'listener-down', type: 'endpoint-down', endpoint: 'lab-mllp', forSeconds: 0, throttleSeconds: 0 },
+    ]);
+    const t = Date.UTC(2026, 0, 5, 9, 0, 0);
+    const processes = [0, 1].map(() => {
+      const leadership = new PgAdvisoryLeadership(TEST_PG_URL, 'alerts', scope);
+      const webhook = new RecordingNotifier();
+      const service = new AlertService(
+        {
+          rules,
+          sources,
+          intervalMs: 1000,
+          notifiers: [webhook],
+          audit: new MemoryAudit(),
+          shared: { isShared: (r) => r.type !== 'endpoint-down', leads: () => leadership.isLeader(), release: () => leadership.close() },
+        },
+        { now: () => t },
+      );
+      return { service, webhook };
+    });
+    const [a, b] = processes as [(typeof processes)[number], (typeof processes)[number]];
+    try {
+      await a.service.evaluate();
+      await b.service.evaluate();
+      const fired = (p: typeof a): string[] => p.webhook.got.filter((e) => e.kind === 'fired').map((e) => e.rule);
+      expect(fired(a)).toEqual(['backlog', 'listener-down']);
+      expect(fired(b)).toEqual(['listener-down']);
+      await expect(b.service.view().then((v) => v.rules.find((r) => r.name === 'backlog'))).resolves.toMatchObject({ state: 'unknown', error: STANDBY });
+      // The leader goes away: the other process leads from its next evaluation, and the backlog is still there.
+      await a.service.stop();
+      await b.service.evaluate();
+      expect(fired(b)).toEqual(['listener-down', 'backlog']);
+      depth = 0;
+      await b.service.evaluate();
+      expect(b.webhook.got.filter((e) => e.kind === 'recovered').map((e) => e.rule)).toEqual(['backlog']);
+    } finally {
+      await Promise.all(processes.map((p) => p.service.stop()));
+    }
   });
 });

@@ -3,7 +3,7 @@ import { silentLogger } from '../shared/logger';
 import type { Logger } from '../shared/logger';
 import type { AuditEntry, AuditLog } from '../store/types';
 import { AlertEvaluator } from './evaluator';
-import type { AlertEvaluatorDeps } from './evaluator';
+import type { AlertEvaluatorDeps, AlertEvaluatorOptions } from './evaluator';
 import type { AlertEvent, AlertHistoryEntry, AlertRule, AlertSources, AlertsView } from './types';
 import type { AlertNotifier } from './webhook-notifier';
 
@@ -32,6 +32,8 @@ export interface AlertServiceOptions {
   notifiers?: AlertNotifier[];
   /** Where `fired` and `recovered` are kept: the audit log, actor `system`. */
   audit: AuditLog;
+  /** Rules whose measurements hub processes share, evaluated by the leading process only (see AlertEvaluatorOptions.shared). */
+  shared?: AlertEvaluatorOptions['shared'];
 }
 
 /**
@@ -52,7 +54,7 @@ export class AlertService implements AlertSubscriptions {
     deps: AlertEvaluatorDeps = {},
   ) {
     this.logger = deps.logger ?? silentLogger;
-    this.evaluator = new AlertEvaluator({ rules: options.rules, sources: options.sources, intervalMs: options.intervalMs }, deps);
+    this.evaluator = new AlertEvaluator({ rules: options.rules, sources: options.sources, intervalMs: options.intervalMs, ...(options.shared ? { shared: options.shared } : {}) }, deps);
     this.evaluator.on('alert', (e) => this.dispatch(e));
   }
 
@@ -78,6 +80,7 @@ export class AlertService implements AlertSubscriptions {
   /** Stops evaluating, gives pending deliveries a short while, then abandons them. Idempotent. */
   async stop(): Promise<void> {
     await this.evaluator.stop();
+    await this.options.shared?.release?.().catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.settled(), new Promise<void>((r) => (timer = setTimeout(r, STOP_WAIT_MS)))]);
     clearTimeout(timer);

@@ -12,7 +12,22 @@ export interface AlertEvaluatorOptions {
   sources: AlertSources;
   /** Time between evaluations when started. */
   intervalMs: number;
+  /**
+   * Hub processes sharing what a rule measures (the PostgreSQL store, a
+   * broker's queues) would each notify the same alert. Such rules are
+   * evaluated only while `leads()` says this process leads; elsewhere they
+   * stand by (state unknown, error `STANDBY`). Default: every rule is local.
+   */
+  shared?: {
+    isShared: (rule: AlertRule) => boolean;
+    leads: () => Promise<boolean>;
+    /** Called once evaluation has stopped: give the lead to another process. */
+    release?: () => Promise<void>;
+  };
 }
+
+/** The error code of a shared rule on a process that does not lead (another process evaluates it). */
+export const STANDBY = 'STANDBY';
 
 export interface AlertEvaluatorDeps {
   now?: () => number;
@@ -140,9 +155,15 @@ export class AlertEvaluator extends EventEmitter<{ alert: [AlertEvent] }> {
 
   private async pass(): Promise<void> {
     const pass: Pass = { queues: new Map() };
+    const shared = this.options.shared;
+    const leads = shared && this.runtimes.some((r) => shared.isShared(r.rule)) ? await shared.leads().catch(() => false) : true;
     for (const r of this.runtimes) {
       if (this.stopped) return;
       const t = this.now();
+      if (!leads && shared!.isShared(r.rule)) {
+        this.standBy(r, t);
+        continue;
+      }
       let m: Measurement;
       try {
         m = await this.measure(r, t, pass);
@@ -159,6 +180,18 @@ export class AlertEvaluator extends EventEmitter<{ alert: [AlertEvent] }> {
       r.lastEvaluatedAt = t;
       this.transition(r, m, t);
     }
+  }
+
+  /** Forget the rule's episode: the leading process owns it, and a process that takes the lead over starts afresh. */
+  private standBy(r: Runtime, t: number): void {
+    r.state = 'unknown';
+    r.since = null;
+    r.last = null;
+    r.episodeNotified = false;
+    r.downSince.clear();
+    r.deadSamples.clear();
+    r.error = STANDBY;
+    r.lastEvaluatedAt = t;
   }
 
   private transition(r: Runtime, m: Measurement, t: number): void {

@@ -1,6 +1,6 @@
 export { AlertService, ALERT_FIRED, ALERT_RECOVERED } from './alert-service';
 export type { AlertListener, AlertServiceOptions, AlertSubscriptions } from './alert-service';
-export { AlertEvaluator } from './evaluator';
+export { AlertEvaluator, STANDBY } from './evaluator';
 export type { AlertEvaluatorDeps, AlertEvaluatorOptions } from './evaluator';
 export { AlertRuleError, parseAlertRules } from './rules';
 export { ALERT_ID_HEADER, AlertDeliveryError, SIGNATURE_HEADER, signAlertBody, WebhookNotifier } from './webhook-notifier';

@@ -1,5 +1,6 @@
 import { AlertService, WebhookNotifier } from '../../adapters/alerts';
-import type { AlertNotifier, AlertSources } from '../../adapters/alerts';
+import type { AlertNotifier, AlertServiceOptions, AlertSources } from '../../adapters/alerts';
+import { PgAdvisoryLeadership } from '../../adapters/shared/pg-leadership';
 import type { Logger } from '../../adapters/shared/logger';
 import type { MessageQueue } from '../../adapters/queue';
 import type { MessageStore } from '../../adapters/store';
@@ -72,7 +73,27 @@ export function createHubAlerts(config: HubConfig, d: HubAlertSourceDeps & { log
       intervalMs: config.alertIntervalSeconds * 1000,
       notifiers,
       audit: d.store.audit,
+      ...sharedAlerting(config, d.store.backend),
     },
     { logger: d.logger },
   );
+}
+
+/**
+ * Hub processes sharing a PostgreSQL store measure the same error rates, and
+ * with a broker the same queues: one of them (the holder of an advisory lock
+ * in that database) evaluates those rules, so each alert is notified once.
+ * Endpoint rules stay with every process: each has its own listeners.
+ */
+function sharedAlerting(config: HubConfig, backend: 'sqlite' | 'postgres'): Pick<AlertServiceOptions, 'shared'> {
+  if (backend !== 'postgres') return {};
+  const brokerQueues = !/^embedded:/.test(config.queueUrl);
+  const leadership = new PgAdvisoryLeadership(config.storeUrl, 'alerts');
+  return {
+    shared: {
+      isShared: (rule) => rule.type === 'error-rate' || (brokerQueues && rule.type !== 'endpoint-down'),
+      leads: () => leadership.isLeader(),
+      release: () => leadership.close(),
+    },
+  };
 }

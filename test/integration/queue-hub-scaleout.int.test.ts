@@ -62,6 +62,9 @@ test('two hub processes share one RabbitMQ queue; killing one mid-run loses none
       HUB_FLOWS_DIR: flows,
       HUB_ADMIN_PASSWORD: ADMIN_PASSWORD,
       HUB_LOG_LEVEL: 'warn',
+      // A rule over the shared queue: one hub evaluates it, the other stands by until it is the only one left.
+      HUB_ALERT_RULES: JSON.stringify([{ name: 'scale-backlog', type: 'queue-depth', queue: QUEUE, threshold: 1_000_000 }]),
+      HUB_ALERT_INTERVAL_SECONDS: '1',
     };
     const producer = new RabbitMqQueue({ url: TEST_AMQP_URL, prefix, cipher });
     const hubs: HubProcess[] = [];
@@ -75,6 +78,15 @@ test('two hub processes share one RabbitMQ queue; killing one mid-run loses none
       const [victim, survivor] = hubs as [HubProcess, HubProcess];
       // Messages go out only once both consume, so the split is decided by the broker, not by who started first.
       await waitUntil('both hubs consuming', async () => (await rabbitConsumerCount(`${prefix}${QUEUE}`).catch(() => 0)) >= 2, 30_000, survivor);
+
+      const backlogRule = async (hub: HubProcess): Promise<{ error: string | null; lastEvaluatedAt: string | null } | undefined> => {
+        const token = await login(hub.url, 'admin', ADMIN_PASSWORD);
+        const res = await fetch(`${hub.url}/api/v1/monitor/alerts`, { headers: { authorization: `Bearer ${token}` } });
+        return ((await res.json()) as { rules: { name: string; error: string | null; lastEvaluatedAt: string | null }[] }).rules.find((r) => r.name === 'scale-backlog');
+      };
+      await waitUntil('both hubs evaluated the shared alert rule', async () => (await Promise.all(hubs.map(backlogRule))).every((r) => r?.lastEvaluatedAt), 30_000, survivor);
+      const standing = await Promise.all(hubs.map(backlogRule));
+      expect(standing.filter((r) => r?.error === 'STANDBY')).toHaveLength(1);
 
       await producer.declareQueue(QUEUE);
       const producing = enqueueSynthetic(producer, QUEUE, TOTAL, 'scale');
@@ -102,6 +114,8 @@ test('two hub processes share one RabbitMQ queue; killing one mid-run loses none
       expect(victimBeforeKill).toBeGreaterThanOrEqual(MIN_SHARE);
       expect(recorder.count('b')).toBeGreaterThanOrEqual(MIN_SHARE);
       expect(survivor.proc.exitCode).toBeNull();
+      // Whichever led before, the survivor leads the shared alert rule now (the killed hub's database session ended with it).
+      await waitUntil('the survivor to evaluate the shared alert rule', async () => (await backlogRule(survivor))?.error === null, 30_000, survivor);
     } finally {
       for (const h of hubs) await h.stop().catch(() => undefined);
       await producer.deleteQueue(QUEUE).catch(() => undefined);

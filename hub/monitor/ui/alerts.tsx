@@ -72,7 +72,11 @@ export function Alerts({ now }: { now: number }) {
                   <td>{r.condition}</td>
                   <td>
                     {r.text ?? '–'}
-                    {r.error && <div class="sub">could not measure: {r.error}</div>}
+                    {r.error === 'STANDBY' ? (
+                      <div class="sub">evaluated by another hub process (it shares what this rule measures)</div>
+                    ) : (
+                      r.error && <div class="sub">could not measure: {r.error}</div>
+                    )}
                   </td>
                   <td class="nowrap" title={r.since ?? ''}>
                     {r.since ? ago(r.since, now) : '–'}

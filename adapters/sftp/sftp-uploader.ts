@@ -192,18 +192,7 @@ export class Ssh2SftpUploader implements SftpUploader {
       if (this.session === session) this.session = null;
       this.logger.debug('sftp connection ended', { peer: this.peer, ...summarizeError(err) });
     });
-    const config: ConnectOptions = {
-      host: this.options.host,
-      port: this.options.port ?? 22,
-      username: this.options.username,
-      readyTimeout: this.options.connectTimeoutMs ?? 10_000,
-      // ssh2-sftp-client's own connect retries would hide an AUTH failure behind minutes of retrying.
-      retries: 0,
-      ...(this.options.privateKey !== undefined ? { privateKey: this.options.privateKey } : {}),
-      ...(this.options.passphrase !== undefined ? { passphrase: this.options.passphrase } : {}),
-      ...(this.options.password !== undefined ? { password: this.options.password } : {}),
-      ...(this.options.hostKeySha256 ? { hostVerifier: hostKeyVerifier(this.options.hostKeySha256) } : {}),
-    };
+    const config = connectOptions(this.options);
     try {
       await this.timed(session.connect(config), 'connect', (this.options.connectTimeoutMs ?? 10_000) + 1000);
     } catch (err) {
@@ -230,9 +219,29 @@ export class Ssh2SftpUploader implements SftpUploader {
   }
 }
 
-const TIMED_OUT = Symbol('timed out');
+/** The login part of the options, shared with the poller. */
+export type SftpLoginOptions = Pick<SftpUploaderOptions, 'host' | 'port' | 'username' | 'privateKey' | 'passphrase' | 'password' | 'hostKeySha256' | 'connectTimeoutMs'>;
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** ssh2 connect options: key or password login, the pinned host key, no library-level retries. */
+export function connectOptions(o: SftpLoginOptions): ConnectOptions {
+  return {
+    host: o.host,
+    port: o.port ?? 22,
+    username: o.username,
+    readyTimeout: o.connectTimeoutMs ?? 10_000,
+    // ssh2-sftp-client's own connect retries would hide an AUTH failure behind minutes of retrying.
+    retries: 0,
+    ...(o.privateKey !== undefined ? { privateKey: o.privateKey } : {}),
+    ...(o.passphrase !== undefined ? { passphrase: o.passphrase } : {}),
+    ...(o.password !== undefined ? { password: o.password } : {}),
+    ...(o.hostKeySha256 ? { hostVerifier: hostKeyVerifier(o.hostKeySha256) } : {}),
+  };
+}
+
+export const TIMED_OUT = Symbol('timed out');
+
+/** Rejects with {@link TIMED_OUT} when `promise` takes longer than `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(TIMED_OUT), ms);

@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { errorCode } from '../../adapters/shared/errors';
 import { Ssh2SftpUploader } from '../../adapters/sftp';
+import type { SftpLoginOptions } from '../../adapters/sftp';
 import { HttpsX12Delivery, SftpX12Delivery } from '../../adapters/x12';
 import type { X12Delivery } from '../../adapters/x12';
 import { nodeLogger } from '../mllp-endpoint/node-logger';
@@ -59,6 +60,7 @@ export = function init(RED: NodeAPI): void {
     node.transport = def.transport === 'https' ? 'https' : 'sftp';
     node.storeName = def.name || 'clearinghouse';
     node.delivery = undefined;
+    node.sftpLogin = undefined;
     node.problem = 'not-configured';
 
     try {
@@ -66,7 +68,8 @@ export = function init(RED: NodeAPI): void {
       credentials = withEnvSecrets(def, credentials);
       node.transport = settings.transport === 'https' ? 'https' : 'sftp';
       node.storeName = def.name || (node.transport === 'https' ? hostOf(settings.url) : (settings.host ?? '').trim()) || 'clearinghouse';
-      const delivery = node.transport === 'https' ? httpsDelivery(settings, credentials, logger) : sftpDelivery(settings, credentials, logger);
+      node.sftpLogin = node.transport === 'sftp' ? sftpLogin(settings, credentials) : undefined;
+      const delivery = node.transport === 'https' ? httpsDelivery(settings, credentials, logger) : sftpDelivery(settings, node.sftpLogin, logger);
       if (delivery) {
         node.delivery = delivery;
         node.problem = undefined;
@@ -141,31 +144,34 @@ function withEnvSecrets(def: ClearinghouseDef, c: ClearinghouseCredentials): Cle
   return { ...c, ...(password ? { password } : {}), ...(privateKey ? { privateKey } : {}), ...(token ? { token } : {}), ...(ca ? { ca } : {}) };
 }
 
-/** Undefined when the SFTP settings are incomplete (not configured yet). */
-function sftpDelivery(def: ClearinghouseDef, c: ClearinghouseCredentials, logger: ReturnType<typeof nodeLogger>): X12Delivery | undefined {
+/** The SFTP login; undefined when the settings are incomplete (not configured yet). */
+function sftpLogin(def: ClearinghouseDef, c: ClearinghouseCredentials): SftpLoginOptions | undefined {
   const host = (def.host ?? '').trim();
   const username = (def.username ?? '').trim();
-  const remoteDir = (def.remoteDir ?? '').trim();
   const privateKey = pemText(c.privateKey);
   const pin = (def.hostKeySha256 ?? '').trim();
-  if (!host || !username || !remoteDir || !pin || (!privateKey && !c.password)) return undefined;
+  if (!host || !username || !pin || (!privateKey && !c.password)) return undefined;
   const port = number(def.port, 22);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`port must be 1-65535, got ${String(def.port)}`);
   if (!/^(SHA256:)?[A-Za-z0-9+/]{43}=?$/.test(pin)) throw new Error('host key pin must be the SHA256 fingerprint ssh-keygen -lf prints');
+  return {
+    host,
+    port,
+    username,
+    ...(privateKey ? { privateKey } : {}),
+    ...(c.passphrase ? { passphrase: c.passphrase } : {}),
+    ...(c.password ? { password: c.password } : {}),
+    hostKeySha256: pin,
+    connectTimeoutMs: number(def.timeout, 10_000),
+  };
+}
+
+/** Undefined when the SFTP settings are incomplete (not configured yet). */
+function sftpDelivery(def: ClearinghouseDef, login: SftpLoginOptions | undefined, logger: ReturnType<typeof nodeLogger>): X12Delivery | undefined {
+  const remoteDir = (def.remoteDir ?? '').trim();
+  if (!login || !remoteDir) return undefined;
   const uploader = new Ssh2SftpUploader(
-    {
-      host,
-      port,
-      username,
-      remoteDir,
-      ...(def.tempDir?.trim() ? { tempDir: def.tempDir.trim() } : {}),
-      ...(privateKey ? { privateKey } : {}),
-      ...(c.passphrase ? { passphrase: c.passphrase } : {}),
-      ...(c.password ? { password: c.password } : {}),
-      hostKeySha256: pin,
-      maxAttempts: number(def.maxAttempts, 4),
-      connectTimeoutMs: number(def.timeout, 10_000),
-    },
+    { ...login, remoteDir, ...(def.tempDir?.trim() ? { tempDir: def.tempDir.trim() } : {}), maxAttempts: number(def.maxAttempts, 4) },
     { logger },
   );
   return new SftpX12Delivery(uploader);

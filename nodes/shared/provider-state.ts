@@ -1,9 +1,9 @@
 import type { Node, NodeAPI } from 'node-red';
-import type { Pool } from 'pg';
 import { InMemoryReplayStore, InMemorySentRegistry, PostgresReplayStore, PostgresSentRegistry, SqliteReplayStore, SqliteSentRegistry } from '../../adapters/phi-guard';
 import type { ReplayStore, SentRegistry } from '../../adapters/phi-guard';
 import { errorCode } from '../../adapters/shared/errors';
 import { getHubServices } from '../../adapters/shared/registry';
+import type { MessageStore } from '../../adapters/store';
 import { InMemoryOptOutRegistry, PostgresOptOutRegistry, SqliteOptOutRegistry } from '../../adapters/twilio';
 import type { OptOutRegistry } from '../../adapters/twilio';
 import { acquireShared, providerStateFile } from '../x12-837p/hub-data';
@@ -22,6 +22,9 @@ import type { SharedHandle } from '../x12-837p/hub-data';
  * (`<HUB_DATA_DIR>/providers/providers.db`); without a Node-RED user dir (a
  * bare runtime), in memory.
  */
+
+/** The store's PostgreSQL pool (nodes/ never import the driver itself). */
+type Pool = NonNullable<MessageStore['sharedPool']>;
 
 /** The store's PostgreSQL pool, when the hub runs on one. */
 function sharedPool(): Pool | null {

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Stripe from 'stripe';
 import twilio from 'twilio';
@@ -58,6 +58,7 @@ describe('business reference flows in the hub process, configured by environment
 
   beforeAll(async () => {
     sshd = await startSshd();
+    mkdirSync(join(sshd.dir, 'answers'));
     fhir = await startFakeFhirServer({ auth: 'bearer', staticToken: EMR_TOKEN });
     stripe = await new FakeStripe(STRIPE_KEY).start();
     tw = await new FakeTwilio(TWILIO_ACCOUNT, TWILIO_TOKEN).start();
@@ -81,6 +82,8 @@ describe('business reference flows in the hub process, configured by environment
         HUB_CLEARINGHOUSE_URL: `sftp://${sshd.username}@${sshd.host}:${sshd.port}${sshd.uploadDir}`,
         HUB_CLEARINGHOUSE_PRIVATE_KEY: sshd.userKey,
         HUB_CLEARINGHOUSE_HOST_KEY: sshd.hostKeySha256,
+        HUB_CLEARINGHOUSE_INBOX: join(sshd.dir, 'answers'),
+        HUB_CLEARINGHOUSE_POLL_SECONDS: '1',
         HUB_X12_PARTIES: JSON.stringify(TEST_PARTIES),
         HUB_X12_BILLING: JSON.stringify(TEST_BILLING),
         // Retries within a fraction of a second, so a failed provider call comes back while the test waits.
@@ -239,6 +242,44 @@ describe('business reference flows in the hub process, configured by environment
     expect(parsed.kind === '837P' && parsed.claims.map((c) => c.claimId)).toEqual(['ACCT-IVF-0323']);
   });
 
+  test('an 835 left on the clearinghouse SFTP server → stored, archived there, and its claim payments posted to the EMR', async () => {
+    const isa = 'ISA*00*          *00*          *ZZ*PAYER          *ZZ*CLINIC         *250415*0800*^*00501*000000777*0*T*:';
+    const remit = [
+      isa,
+      'GS*HP*PAYER*CLINIC*20250415*0800*777*X*005010X221A1',
+      'ST*835*0001',
+      'BPR*I*1650*C*ACH*CCP*01*999999999*DA*123456*1512345678**01*999988880*DA*98765*20250416',
+      'TRN*1*EFTSFTP1*1512345678',
+      'N1*PR*KEY INSURANCE COMPANY',
+      'REF*2U*KEYINS01',
+      'N1*PE*REPRODUCTIVE MEDICINE TEST GROUP*XX*1234567893',
+      'LX*1',
+      'CLP*ACCT-IVF-SFTP1*1*1800*1650*0*12*ICNSFTP1',
+      'CAS*CO*45*150',
+      'SE*11*0001',
+      'GE*1*777',
+      'IEA*1*000000777',
+    ].join('~') + '~';
+    const file = join(sshd.dir, 'answers', 'R0415.835');
+    writeFileSync(file, remit);
+    // As a finished upload looks: not changed in the last seconds.
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(file, old, old);
+    await waitUntil('the claim payment in the EMR', () => fhir.all('PaymentNotice').some((n) => JSON.stringify(n.identifier).includes('EFTSFTP1')), 30_000, hub);
+    // The move on the server follows the store and the hand-off to the flow, which may post first.
+    await waitUntil('the file moved to the archive on the server', () => !existsSync(file), 10_000, hub);
+    expect(readdirSync(join(sshd.dir, 'answers', 'archive'))).toEqual(['R0415.835']);
+    const received = async (): Promise<number> => (await messages('clearinghouse')).filter((m) => m.status === 'received').length;
+    expect(await received()).toBe(1);
+    // The same file again (as after a pick-up whose move failed): archived, not stored or sent on twice.
+    const again = join(sshd.dir, 'answers', 'R0415-again.835');
+    writeFileSync(again, remit);
+    utimesSync(again, old, old);
+    await waitUntil('the repeated file archived', () => !existsSync(again), 10_000, hub);
+    expect(await received()).toBe(1);
+    expect(hub.output()).toMatch(/clearinghouse file already stored; not sent on again/);
+  });
+
   test('a signed Stripe payment delivered twice → one PaymentNotice in the EMR ledger', async () => {
     const event = JSON.stringify({
       id: 'evt_e2e_1',
@@ -252,7 +293,7 @@ describe('business reference flows in the hub process, configured by environment
     expect((await fetch(`${hub.url}/in/stripe/webhook`, { method: 'POST', body: event, headers: sign('whsec_forged_0000') })).status).toBe(403);
     expect((await fetch(`${hub.url}/in/stripe/webhook`, { method: 'POST', body: event, headers: sign() })).status).toBe(200);
     expect((await fetch(`${hub.url}/in/stripe/webhook`, { method: 'POST', body: event, headers: sign() })).status).toBe(200);
-    await waitUntil('the payment posting in the EMR', () => fhir.all('PaymentNotice').length > 0, 20_000, hub);
+    await waitUntil('the payment posting in the EMR', () => fhir.all('PaymentNotice').some((n) => JSON.stringify(n.identifier).includes('evt_e2e_1')), 20_000, hub);
     // The second delivery was recognised as already processed, so nothing was emitted for it.
     expect(hub.output()).toMatch(/stripe webhook replay refused[^\n]*evt_e2e_1[^\n]*processed/);
     const notices = fhir.all('PaymentNotice').filter((n) => JSON.stringify(n.identifier).includes('evt_e2e_1'));

@@ -29,13 +29,26 @@ CREATE INDEX IF NOT EXISTS reminders_appointment ON reminders (appointment_key, 
 export class PostgresReminderSchedule implements ReminderSchedule {
   private readonly ready: Promise<void>;
 
-  /** @param pool - the store's pool (not ended by close()) */
-  constructor(private readonly pool: Pool) {
-    this.ready = pgTablesReady(pool, DDL);
+  /**
+   * @param pool - the store's pool (not ended by close())
+   * @param options - `carryOver`: reminders scheduled before the hub moved to PostgreSQL (the process's SQLite
+   *   schedule), added before anything else reads the schedule; one already known here keeps its state
+   */
+  constructor(
+    private readonly pool: Pool,
+    options: { carryOver?: () => ScheduledReminder[] } = {},
+  ) {
+    const carryOver = options.carryOver;
+    this.ready = pgTablesReady(pool, DDL).then(() => (carryOver ? this.insert(carryOver(), new Date()) : undefined));
+    this.ready.catch(() => undefined);
   }
 
   async add(reminders: ScheduledReminder[], now: Date): Promise<void> {
     await this.ready;
+    await this.insert(reminders, now);
+  }
+
+  private async insert(reminders: ScheduledReminder[], now: Date): Promise<void> {
     if (reminders.length === 0) return;
     await this.pool.query(
       `INSERT INTO reminders (id, appointment_key, due_at, state, changed_at)

@@ -126,6 +126,13 @@ export class SqliteReminderSchedule implements ReminderSchedule {
     this.again.run(dueAt.getTime(), now.getTime(), id);
   }
 
+  /** Every reminder still to send: what PostgresReminderSchedule carries over when the hub moves to PostgreSQL. */
+  pendingReminders(): ScheduledReminder[] {
+    return (this.db.prepare("SELECT id, appointment_key AS appointmentKey, due_at AS dueAt FROM reminders WHERE state = 'pending' ORDER BY due_at, id").all() as { id: string; appointmentKey: string; dueAt: number }[]).map(
+      (r) => ({ id: r.id, appointmentKey: r.appointmentKey, dueAt: new Date(r.dueAt) }),
+    );
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -27,6 +27,14 @@ export interface OptOutRegistry {
   close(): Promise<void>;
 }
 
+/** One stored consent state, keyed by the hashed number (see {@link optOutKey}). */
+export interface OptOutEntry {
+  addressKey: string;
+  optedOut: boolean;
+  changedAt: number;
+  source: OptOutSource;
+}
+
 interface Entry {
   optedOut: boolean;
   at: number;

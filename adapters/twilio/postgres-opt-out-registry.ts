@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { pgTablesReady } from '../shared/pg-tables';
 import { checkedSecret, optOutKey } from './opt-out-registry';
-import type { OptOutRegistry, OptOutSource } from './opt-out-registry';
+import type { OptOutEntry, OptOutRegistry, OptOutSource } from './opt-out-registry';
 import type { SqliteOptOutOptions } from './sqlite-opt-out-registry';
 
 const DDL = `
@@ -25,14 +25,28 @@ export class PostgresOptOutRegistry implements OptOutRegistry {
 
   /**
    * @param pool - the store's pool (not ended by close())
-   * @param options - the hashing secret
+   * @param options - the hashing secret; `carryOver`: consents recorded before the hub moved to PostgreSQL (the
+   *   process's SQLite registry), merged in before the first check, a newer change winning as always
    */
   constructor(
     private readonly pool: Pool,
-    options: SqliteOptOutOptions,
+    options: SqliteOptOutOptions & { carryOver?: () => OptOutEntry[] },
   ) {
     this.secret = checkedSecret(options.secret);
-    this.ready = pgTablesReady(pool, DDL);
+    const carryOver = options.carryOver;
+    this.ready = pgTablesReady(pool, DDL).then(() => (carryOver ? this.merge(carryOver()) : undefined));
+    this.ready.catch(() => undefined);
+  }
+
+  private async merge(entries: OptOutEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO sms_opt_outs (address_key, opted_out, changed_at, source)
+       SELECT * FROM UNNEST($1::text[], $2::boolean[], $3::bigint[], $4::text[])
+       ON CONFLICT (address_key) DO UPDATE SET opted_out = EXCLUDED.opted_out, changed_at = EXCLUDED.changed_at, source = EXCLUDED.source
+       WHERE sms_opt_outs.changed_at < EXCLUDED.changed_at`,
+      [entries.map((e) => e.addressKey), entries.map((e) => e.optedOut), entries.map((e) => e.changedAt), entries.map((e) => e.source)],
+    );
   }
 
   async isOptedOut(address: string): Promise<boolean> {

@@ -2,7 +2,7 @@ import type { Database as Db, Statement, Transaction } from 'better-sqlite3';
 import { openSqlite } from '../phi-guard/sqlite-file';
 import type { SqliteTarget } from '../phi-guard/sqlite-file';
 import { checkedSecret, optOutKey } from './opt-out-registry';
-import type { OptOutRegistry, OptOutSource } from './opt-out-registry';
+import type { OptOutEntry, OptOutRegistry, OptOutSource } from './opt-out-registry';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sms_opt_outs (
@@ -68,6 +68,13 @@ export class SqliteOptOutRegistry implements OptOutRegistry {
 
   async optIn(address: string, at: Date, source: OptOutSource): Promise<void> {
     this.setTx.immediate(this.key(address), false, at.getTime(), source);
+  }
+
+  /** Every recorded change, as stored (keyed hashes, never numbers): what PostgresOptOutRegistry carries over. */
+  entries(): OptOutEntry[] {
+    return (this.db.prepare('SELECT address_key AS addressKey, opted_out AS optedOut, changed_at AS changedAt, source FROM sms_opt_outs').all() as { addressKey: string; optedOut: number; changedAt: number; source: OptOutSource }[]).map(
+      (r) => ({ addressKey: r.addressKey, optedOut: r.optedOut === 1, changedAt: r.changedAt, source: r.source }),
+    );
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { appointmentFromEmrEvent, appointmentFromSiu, parseOffsets, PostgresReminderSchedule, ReminderScheduler, SqliteReminderSchedule } from '../../adapters/messaging';
@@ -8,6 +9,7 @@ import { hubServicesOrNull } from '../emr-out/outbound';
 import { nodeLogger } from '../mllp-endpoint/node-logger';
 import { envSetting } from '../shared/env-setting';
 import { encodePayload } from '../shared/queue-payload';
+import { withSqlite } from '../shared/provider-state';
 import { setStatus } from '../shared/status';
 import { providersDir } from '../x12-837p/hub-data';
 
@@ -60,7 +62,10 @@ export = function init(RED: NodeAPI): void {
       const dir = providersDir(RED);
       // With a PostgreSQL store, hub processes share one schedule (a booking and its cancellation may reach different ones).
       const pool = store.sharedPool;
-      schedule = pool ? new PostgresReminderSchedule(pool) : new SqliteReminderSchedule({ file: dir ? join(dir, 'reminders.db') : ':memory:' });
+      const file = dir ? join(dir, 'reminders.db') : ':memory:';
+      // Reminders this process scheduled before the store moved to PostgreSQL still go out (carried over first).
+      const carryOver = pool && file !== ':memory:' && existsSync(file) ? () => withSqlite(() => new SqliteReminderSchedule({ file }), (s) => s.pendingReminders()) : undefined;
+      schedule = pool ? new PostgresReminderSchedule(pool, carryOver ? { carryOver } : {}) : new SqliteReminderSchedule({ file });
       scheduler = new ReminderScheduler(
         {
           offsetsMs: parseOffsets(envSetting(def.offsets) || DEFAULT_OFFSETS),

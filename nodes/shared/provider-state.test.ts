@@ -9,10 +9,12 @@ import { silentLogger } from '../../adapters/shared/logger';
 import { clearHubServices, setHubServices } from '../../adapters/shared/registry';
 import { createMessageStore } from '../../adapters/store';
 import type { EncryptedMessageStore } from '../../adapters/store';
-import { PostgresOptOutRegistry } from '../../adapters/twilio';
+import { PostgresReminderSchedule, SqliteReminderSchedule } from '../../adapters/messaging';
+import { PostgresOptOutRegistry, SqliteOptOutRegistry } from '../../adapters/twilio';
 import { dropSchema, requirePostgres, TEST_PG_URL, throwawaySchema } from '../../test/support/postgres';
 import { testStoreKeys } from '../../test/support/store-keys';
-import { sharedOptOuts, sharedReplayStore, sharedSentRegistry } from './provider-state';
+import { providerStateFile } from '../x12-837p/hub-data';
+import { sharedOptOuts, sharedReplayStore, sharedSentRegistry, withSqlite } from './provider-state';
 
 const PHONE = '+15005550006';
 const T0 = new Date('2026-03-01T12:00:00Z');
@@ -73,5 +75,34 @@ describe('provider state with a PostgreSQL store', () => {
     } finally {
       for (const h of [optOutsA, sentA, replaysA, optOutsB, sentB, replaysB]) await h.release();
     }
+  });
+
+  test('moving a hub to PostgreSQL carries its STOPs and its pending reminders over: nothing recorded before is lost', async () => {
+    const secret = randomBytes(32);
+    // The hub as it ran on SQLite: a STOP, a START for another number, and two reminders, one already fired.
+    const userDir = join(mkdtempSync(join(tmpdir(), 'hub-moved-')), 'node-red');
+    const moved = { settings: { userDir } } as unknown as NodeAPI;
+    const file = providerStateFile(moved)!;
+    const before = new SqliteOptOutRegistry({ file }, { secret });
+    await before.optOut('+15005550009', T0, 'keyword');
+    await before.optOut('+15005550010', T0, 'keyword');
+    await before.optIn('+15005550010', new Date(T0.getTime() + 1000), 'keyword');
+    await before.close();
+    const reminders = join(file, '..', 'reminders.db');
+    const schedule = new SqliteReminderSchedule({ file: reminders });
+    await schedule.add([{ id: 'rem-a', appointmentKey: 'k1', dueAt: new Date('2026-12-10T10:00:00Z') }, { id: 'rem-b', appointmentKey: 'k1', dueAt: new Date('2026-12-09T10:00:00Z') }], T0);
+    await schedule.markFired('rem-b', T0);
+    await schedule.close();
+
+    asHub(a);
+    const optOuts = sharedOptOuts(moved, secret);
+    try {
+      expect(await optOuts.value.isOptedOut('+15005550009')).toBe(true);
+      expect(await optOuts.value.isOptedOut('+15005550010')).toBe(false);
+    } finally {
+      await optOuts.release();
+    }
+    const carried = new PostgresReminderSchedule(a.sharedPool!, { carryOver: () => withSqlite(() => new SqliteReminderSchedule({ file: reminders }), (s) => s.pendingReminders()) });
+    expect((await carried.due(new Date('2026-12-11T00:00:00Z'), 10)).map((r) => r.id)).toEqual(['rem-a']);
   });
 });

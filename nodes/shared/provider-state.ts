@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Node, NodeAPI } from 'node-red';
 import { InMemoryReplayStore, InMemorySentRegistry, PostgresReplayStore, PostgresSentRegistry, SqliteReplayStore, SqliteSentRegistry } from '../../adapters/phi-guard';
 import type { ReplayStore, SentRegistry } from '../../adapters/phi-guard';
@@ -66,8 +67,12 @@ export function sharedSentRegistry(RED: NodeAPI): SharedHandle<SentRegistry> {
  */
 export function sharedOptOuts(RED: NodeAPI, secret: Buffer): SharedHandle<OptOutRegistry> {
   const pool = sharedPool();
-  if (pool) return acquireShared(poolKey('opt-outs', pool), () => new PostgresOptOutRegistry(pool, { secret }));
   const file = providerStateFile(RED);
+  if (pool) {
+    // STOPs this process recorded before the store moved to PostgreSQL still bind: merged in before the first check.
+    const carryOver = file && existsSync(file) ? () => withSqlite(() => new SqliteOptOutRegistry({ file }, { secret }), (r) => r.entries()) : undefined;
+    return acquireShared(poolKey('opt-outs', pool), () => new PostgresOptOutRegistry(pool, { secret, ...(carryOver ? { carryOver } : {}) }));
+  }
   if (!file) return acquireShared('opt-outs:memory', () => new InMemoryOptOutRegistry());
   return acquireShared(`opt-outs:${file}`, () => new SqliteOptOutRegistry({ file }, { secret }));
 }
@@ -147,4 +152,19 @@ export function manageProviderAccount<N extends ProviderAccountNode>(RED: NodeAP
       .catch((err: unknown) => node.warn(RED._(closeErrorKey, { code: errorCode(err) })))
       .finally(done);
   });
+}
+
+/**
+ * Reads from a SQLite provider-state store and closes it again (carrying
+ * state over to PostgreSQL).
+ * @param open - opens the store
+ * @param read - what to take from it
+ */
+export function withSqlite<S extends { close(): Promise<void> }, T>(open: () => S, read: (store: S) => T): T {
+  const store = open();
+  try {
+    return read(store);
+  } finally {
+    void store.close();
+  }
 }

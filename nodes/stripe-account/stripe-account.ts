@@ -1,11 +1,9 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import type { ReplayStore } from '../../adapters/phi-guard';
 import { errorCode } from '../../adapters/shared/errors';
 import { StripePaymentGateway, StripeWebhookReceiver } from '../../adapters/stripe';
 import { nodeLogger } from '../mllp-endpoint/node-logger';
 import { secretSetting } from '../shared/env-setting';
-import type { SharedHandle } from '../x12-837p/hub-data';
-import { sharedReplayStore } from '../shared/provider-state';
+import { manageProviderAccount, ProviderState } from '../shared/provider-state';
 import type { StripeAccountNode } from './stripe-account-node';
 import { stripeClient } from './stripe-client';
 
@@ -35,8 +33,7 @@ export = function init(RED: NodeAPI): void {
     const node = this as StripeAccountNode;
     const credentials = (node.credentials ?? {}) as StripeAccountCredentials;
     const logger = nodeLogger(node);
-    const users = new Set<Node>();
-    let replays: SharedHandle<ReplayStore> | undefined;
+    const state = new ProviderState(RED);
     node.storeName = def.name || 'stripe';
 
     const invalid = (part: string, err: unknown): 'invalid' => {
@@ -70,30 +67,15 @@ export = function init(RED: NodeAPI): void {
     }
     if (secrets.length > 0) {
       try {
-        replays = sharedReplayStore(RED);
         const tolerance = Number(def.tolerance);
-        node.webhook = new StripeWebhookReceiver({ signingSecrets: secrets, ...(tolerance > 0 ? { toleranceSec: tolerance } : {}) }, { replayStore: replays.value, logger });
+        node.webhook = new StripeWebhookReceiver({ signingSecrets: secrets, ...(tolerance > 0 ? { toleranceSec: tolerance } : {}) }, { replayStore: state.replayStore(), logger });
         node.webhookProblem = undefined;
       } catch (err) {
         node.webhookProblem = invalid('webhook', err);
       }
     }
 
-    node.register = (user: Node): void => {
-      users.add(user);
-    };
-    node.deregister = async (user: Node): Promise<void> => {
-      users.delete(user);
-    };
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      const gateway = node.gateway;
-      node.gateway = undefined;
-      node.webhook = undefined;
-      Promise.all([gateway?.close(), replays?.release()])
-        .catch((err: unknown) => node.warn(RED._('stripe-account.errors.close', { code: errorCode(err) })))
-        .finally(done);
-    });
+    manageProviderAccount(RED, node, state, 'stripe-account.errors.close', ['gateway', 'webhook']);
   }
 
   RED.nodes.registerType('stripe-account', StripeAccount, {

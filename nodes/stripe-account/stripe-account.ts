@@ -1,5 +1,4 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { errorCode } from '../../adapters/shared/errors';
 import { StripePaymentGateway, StripeWebhookReceiver } from '../../adapters/stripe';
 import { nodeLogger } from '../mllp-endpoint/node-logger';
 import { secretSetting } from '../shared/env-setting';

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { HealthRegistry } from '../adapters/shared/health-registry';
 import { PublicRouteRegistry } from '../adapters/shared/public-routes';
 import { jsonLogger } from '../adapters/shared/logger';
+import { ReprocessRegistry } from '../adapters/shared/reprocess-registry';
 import type { Logger } from '../adapters/shared/logger';
 import { clearHubServices, setHubServices } from '../adapters/shared/registry';
 import { BodyCipher, createMessageStore } from '../adapters/store';
@@ -97,7 +98,8 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
   const { registry, metrics } = createMetrics(store, { queue, queues: queueStatusProvider(queue, queueDirectory), endpoints: nodeRedEndpointSource(() => RED.nodes) });
   // Created before flows load so hub-alert nodes can subscribe; it reads the endpoints only once started (after RED.start()).
   const alerts = createHubAlerts(config, { store, logger, queue, endpoints: nodeRedEndpointSource(() => RED.nodes), queueNames: () => queueDirectory.names() });
-  setHubServices({ store, logger, health, metrics, publicRoutes, queue, queueDirectory, alerts });
+  const reprocessors = new ReprocessRegistry();
+  setHubServices({ store, logger, health, metrics, publicRoutes, queue, queueDirectory, alerts, reprocessors });
   await auditConfigChange(config, store.audit);
 
   const users = new UserDirectory(secrets.users);
@@ -135,7 +137,7 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
   app.use(monitor);
   // Before apiRouter, which answers 404 for paths it does not know; this one passes everything else on.
   app.use('/api/v1', queuesApi({ queue, audit: store.audit, tokens, queueNames: () => queueDirectory.names() }));
-  app.use('/api/v1', apiRouter({ store, tokens, users, sessionTtlMs: config.sessionTtlMinutes * 60_000, version }));
+  app.use('/api/v1', apiRouter({ store, tokens, users, sessionTtlMs: config.sessionTtlMinutes * 60_000, version, reprocessors }));
   app.use(metricsRouter(registry, config.metricsPublic ? [] : [authenticate(tokens)]));
 
   const server = config.tlsCertFile

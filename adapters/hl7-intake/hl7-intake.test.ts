@@ -192,6 +192,44 @@ describe('Hl7Intake', () => {
     });
   });
 
+  describe('reprocess (an operator runs a stored message through the fixed flow again)', () => {
+    test('a message the flow failed goes back to processing, is delivered again with nothing owed to the sender, and ends sent', async () => {
+      const { intake, deliveries } = make({ ackMode: 'after-processing' });
+      const answered = intake.handle(adt('CTRL-R1'), CONN);
+      await waitFor(() => deliveries.length === 1);
+      deliveries[0]!.complete({ error: new TypeError('mapping'), nodeId: 'fn1' });
+      expect(msa(await answered).code).toBe('AE');
+      const failed = await settle(deliveries[0]!.id, 'error');
+      expect(failed).toMatchObject({ errorCode: 'FLOW_ERROR', attempts: 0 });
+
+      await intake.reprocess(failed as MessageRecord & { body: Buffer });
+      expect(deliveries).toHaveLength(2);
+      const again = deliveries[1]!;
+      expect(again).toMatchObject({ id: failed.id, ack: 'sent', connection: { remoteAddress: 'reprocess' } });
+      expect(again.info.controlId).toBe('CTRL-R1');
+      expect(await record(failed.id)).toMatchObject({ status: 'processing', errorCode: null, errorText: null, attempts: 1 });
+      expect(again.respond('AA')).toBe('not-awaited');
+      again.complete();
+      expect(await settle(failed.id, 'sent')).toMatchObject({ status: 'sent', attempts: 1 });
+      // No second record: the same message, processed again.
+      expect((await store.search({ controlId: 'CTRL-R1' })).items).toHaveLength(1);
+    });
+
+    test('refused: another endpoint, a batch envelope, a message still in flight, and bytes that do not parse', async () => {
+      const { intake, deliveries } = make();
+      await intake.handle(adt('CTRL-R2'), CONN);
+      const inFlight = await record(deliveries[0]!.id);
+      await expect(intake.reprocess(inFlight as MessageRecord & { body: Buffer })).rejects.toThrow(/still being processed/);
+      await expect(intake.reprocess({ ...inFlight, endpoint: 'other' } as MessageRecord & { body: Buffer })).rejects.toThrow(/only a single inbound message/);
+      await expect(intake.reprocess({ ...inFlight, messageType: 'BATCH' } as MessageRecord & { body: Buffer })).rejects.toThrow(/only a single inbound message/);
+      deliveries[0]!.complete();
+      await settle(inFlight.id, 'sent');
+      await expect(intake.reprocess({ ...inFlight, body: Buffer.from('not hl7') } as MessageRecord & { body: Buffer })).rejects.toThrow();
+      expect((await record(inFlight.id)).status).toBe('sent');
+      expect(deliveries).toHaveLength(1);
+    });
+  });
+
   describe('after processing', () => {
     test('AA only once every consumer completed, and the record is sent by then', async () => {
       const { intake, deliveries } = make({ ackMode: 'after-processing' });

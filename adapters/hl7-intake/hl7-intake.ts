@@ -239,6 +239,31 @@ export class Hl7Intake {
   }
 
   /**
+   * Run a stored message through the flow again (an operator's reprocess,
+   * after the flow was fixed): the record goes back to `processing` (one
+   * attempt more), its consumers get it as a new delivery with nothing owed
+   * to the sender (`ack: 'sent'`; its answer went out long ago), and its
+   * completion settles the same record as `sent` or `error`, like the first
+   * time. Resolves once delivered, not once processed.
+   * @param record - an inbound record of this intake with its body as received
+   * @throws Hl7IntakeConfigError when the record is not this intake's single message, or no consumer is receiving
+   * @throws the parse error when the stored bytes are not a message the intake accepts
+   */
+  async reprocess(record: MessageRecord & { body: Buffer }): Promise<void> {
+    if (this.closing) throw new Hl7IntakeConfigError('the listener is closing');
+    if (record.direction !== 'inbound' || record.endpoint !== this.options.endpoint || record.messageType === 'BATCH') {
+      throw new Hl7IntakeConfigError('only a single inbound message of this listener can be reprocessed');
+    }
+    if (this.inFlight.has(record.id)) throw new Hl7IntakeConfigError('the message is still being processed');
+    if (this.consumers.size === 0) throw new Hl7IntakeConfigError('no mllp-in node is receiving from this listener');
+    const text = decodeHl7Buffer(record.body, { defaultCharset: this.options.defaultCharset });
+    const unit = this.unit(parse(text, STRICT), text, record.body);
+    await this.store.update(record.id, { status: 'processing', errorCode: null, errorText: null, incrementAttempts: true });
+    this.logger.info('hl7 intake reprocessing a stored message', { endpoint: this.options.endpoint, id: record.id, type: unit.info.messageType, controlId: unit.info.controlId });
+    void this.dispatch(record.id, unit, REPROCESS_CONNECTION, NO_TICKET, undefined, true);
+  }
+
+  /**
    * Stop taking messages: payloads still arriving get AE (ERR 207), answers
    * still outstanding become AE, and pending status writes are awaited for
    * at most `closeTimeoutMs`. Safe to call more than once.
@@ -406,6 +431,8 @@ export class Hl7Intake {
     connection: IntakeConnection,
     ticket: DuplicateTicket,
     batch?: IntakeDelivery['batch'],
+    /** A reprocess: the sender was answered long ago, whatever the ack mode. */
+    reprocess = false,
   ): Promise<Decision> {
     if (this.closing) {
       // Stored while the listener was closing: nobody will process it now, so the sender must resend it later.
@@ -414,13 +441,13 @@ export class Hl7Intake {
       this.track(this.store.update(id, { status: 'error', errorCode: 'SHUTDOWN', errorText: SHUTDOWN_TEXT }));
       return Promise.resolve({ code: 'AE', errors: [{ code: 207, text: 'receiver shutting down; resend later' }] });
     }
-    const awaiting = unit.enhanced || this.ackMode === 'after-commit' ? null : this.ackMode === 'after-processing' ? 'on-completion' : 'manual';
+    const awaiting = reprocess || unit.enhanced || this.ackMode === 'after-commit' ? null : this.ackMode === 'after-processing' ? 'on-completion' : 'manual';
     let answer!: (d: Decision) => void;
     const answered = new Promise<Decision>((resolve) => (answer = resolve));
     let release!: () => void;
     const settled = new Promise<void>((resolve) => (release = resolve));
     const ack: DeliveryAck =
-      awaiting ?? (unit.enhanced && !commitAckWanted(unit.info.acceptAckType ?? '', true) ? 'none' : 'sent');
+      awaiting ?? (!reprocess && unit.enhanced && !commitAckWanted(unit.info.acceptAckType ?? '', true) ? 'none' : 'sent');
     const entry: InFlight = {
       id,
       info: unit.info,
@@ -708,6 +735,8 @@ export class Hl7Intake {
 }
 
 const NO_TICKET: DuplicateTicket = { bind: () => undefined, accept: () => undefined, reject: () => undefined };
+/** Where a reprocessed message "comes from": no sender, nothing to answer. */
+const REPROCESS_CONNECTION: IntakeConnection = { connectionId: 0, remoteAddress: 'reprocess', remotePort: 0 };
 
 function storeError(): AckError {
   return { code: 207, text: 'message could not be stored; resend later' };

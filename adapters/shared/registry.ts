@@ -1,3 +1,4 @@
+import type { ReprocessRegistry } from './reprocess-registry';
 import type { MessageStore } from '../store/types';
 import type { HealthRegistry } from './health-registry';
 import { noopMetrics } from './hub-metrics';
@@ -27,6 +28,8 @@ export interface HubServices {
   queueDirectory?: QueueDirectory;
   /** Alert events for the flows' `hub-alert` nodes (HUB_ALERT_RULES). */
   alerts?: AlertSubscriptions;
+  /** Receiving nodes that can run a stored message through their flow again (REST API reprocess). */
+  reprocessors?: ReprocessRegistry;
 }
 
 let current: HubServices | null = null;

@@ -12,6 +12,8 @@ import { openApiDocument } from './openapi';
 import { BadRequest, messageQueryFrom } from './query-params';
 import { messageJson } from './serialize';
 import { StoreError } from '../../adapters/store';
+import { errorCode } from '../../adapters/shared/errors';
+import type { ReprocessRegistry } from '../../adapters/shared/reprocess-registry';
 
 export interface ApiDeps {
   store: EncryptedMessageStore;
@@ -19,6 +21,8 @@ export interface ApiDeps {
   users: UserDirectory;
   sessionTtlMs: number;
   version: string;
+  /** Receiving nodes that can run a stored message through their flow again. */
+  reprocessors?: ReprocessRegistry;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void>;
@@ -162,6 +166,37 @@ export function apiRouter(d: ApiDeps): Router {
       // Reading PHI is itself an auditable act.
       if (wantBody) await audit.append({ actor: p.username, action: 'message.view-body', target: id, ip: req.ip ?? null });
       res.json(messageJson(m));
+    }),
+  );
+
+  r.post(
+    '/messages/:id/reprocess',
+    requirePermission('messages.replay'),
+    wrap(async (req, res) => {
+      const actor = req.principal!.username;
+      const id = String(req.params.id);
+      const reason = (req.body as { reason?: unknown } | undefined)?.reason;
+      if (typeof reason !== 'string' || reason.trim() === '') throw new BadRequest('reason is required');
+      if (reason.length > 500) throw new BadRequest('reason must be at most 500 characters');
+      const m = await d.store.get(id, { includeBody: true });
+      if (!m) {
+        res.status(404).json({ error: 'no such message' });
+        return;
+      }
+      const reprocess = d.reprocessors?.get(m.nodeId);
+      if (m.direction !== 'inbound' || !m.body || !reprocess) {
+        res.status(409).json({ error: 'only an inbound message whose receiving node is deployed and running can be reprocessed' });
+        return;
+      }
+      try {
+        await reprocess({ ...m, body: m.body });
+      } catch (err) {
+        // The class and code only: a parse error's text may quote the message.
+        res.status(409).json({ error: 'the receiving node refused to reprocess it', code: errorCode(err) });
+        return;
+      }
+      await audit.append({ actor, action: 'message.reprocess', target: id, detail: { reason, endpoint: m.endpoint }, ip: req.ip ?? null });
+      res.status(202).json({ id, status: 'processing' });
     }),
   );
 

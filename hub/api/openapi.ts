@@ -111,6 +111,21 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: { '200': { description: 'The message', ...json(ref('Message')) }, '404': { description: 'No such message' }, ...errors },
         },
       },
+      '/messages/{id}/reprocess': {
+        post: {
+          summary:
+            'Run a stored inbound message through its flow again, e.g. once a failing flow is fixed (operator; reason required; audited). The record goes back to processing (one attempt more) and ends sent or error; nothing is sent to the original sender.',
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['reason'], properties: { reason: { type: 'string', maxLength: 500 } } } } } },
+          responses: {
+            '202': { description: 'Handed to the receiving node', ...json({ type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' } } }) },
+            '400': { description: 'No reason given' },
+            '404': { description: 'No such message' },
+            '409': { description: 'Not inbound, its receiving node is not running, or the node refused (a batch envelope, still in flight, unparseable); `code` says which' },
+            ...errors,
+          },
+        },
+      },
       '/audit': {
         get: {
           summary: 'Audit log, newest first (admin)',

@@ -13,7 +13,7 @@ import type { MllpListenerCredentials, MllpListenerDef, MllpListenerNode, MllpPe
 
 type ListenerSettings = { server: MllpServerOptions; intake: Hl7IntakeOptions };
 /** One listening session: recreated when the first user registers after the last one left. */
-type Running = { server: MllpServer; intake: Hl7Intake; peers: Map<number, MllpPeer>; listening: Promise<void> };
+type Running = { server: MllpServer; intake: Hl7Intake; peers: Map<number, MllpPeer>; listening: Promise<void>; unregister: () => void };
 
 /**
  * Config node for an inbound MLLP port. It owns the MllpServer and the
@@ -91,7 +91,9 @@ export = function init(RED: NodeAPI): void {
       });
       // Listener failures after bind, and frame handler rejections: identifiers only.
       server.on('error', (err) => node.warn(RED._('mllp-listener.errors.server', { code: errorCode(err) })));
-      const current: Running = { server, intake, peers, listening: Promise.resolve() };
+      // Its records carry this node's id: an operator's reprocess (REST API) finds the intake through it.
+      const unregister = services.reprocessors?.register(node.id, (record) => intake.reprocess(record)) ?? (() => undefined);
+      const current: Running = { server, intake, peers, listening: Promise.resolve(), unregister };
       running = current;
       // Wait for the previous instance to let go of the port (a redeploy reopens it at once).
       current.listening = stopping
@@ -115,6 +117,7 @@ export = function init(RED: NodeAPI): void {
       running = undefined;
       readiness.unwatch();
       if (!current) return stopping;
+      current.unregister();
       // Answer what is still waiting before the server ends its connections, so those answers still go out.
       stopping = Promise.all([current.intake.close(), current.server.close()]).then(
         () => undefined,

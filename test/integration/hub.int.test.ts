@@ -5,6 +5,8 @@ import { CANARY_MRN, CANARY_NAME, canaryOru } from '../fixtures/canary';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createToken, freePort, login, runHub, startHubProcess, tempDataDir } from '../support/hub-process';
+import { msaOf, RawMllp } from '../support/mllp-harness';
+import { pollUntil } from '../support/poll';
 import type { HubProcess } from '../support/hub-process';
 
 const ADMIN_PASSWORD = 'admin-password-for-tests';
@@ -145,6 +147,36 @@ describe('hub process (the built hub, as npm start runs it)', () => {
       expect(m.body).toEqual({ encoding: 'utf8', data: canaryOru('ROLE-1') });
       const audit = (await (await fetch(`${hub.url}/api/v1/audit?action=message.view-body`, { headers: auth(admin) })).json()) as { items: { actor: string; target: string }[] };
       expect(audit.items[0]).toMatchObject({ actor: 'token:operator-bot', target: messageId });
+    });
+
+    test('an operator reprocesses an HL7 message the intake received: same record, one attempt more, audited; others are refused', async () => {
+      const mllp = await RawMllp.open(hub.mllpPort);
+      try {
+        expect(msaOf(await mllp.request(canaryOru('REPROCESS-1'))).code).toBe('AA');
+      } finally {
+        mllp.close();
+      }
+      const list = async (): Promise<{ id: string; status: string; attempts: number }[]> =>
+        ((await (await fetch(`${hub.url}/api/v1/messages?controlId=REPROCESS-1&endpoint=hl7-intake`, { headers: auth(operator) })).json()) as { items: { id: string; status: string; attempts: number }[] }).items;
+      await pollUntil('the intake record sent', async () => (await list())[0]?.status === 'sent', { timeoutMs: 10_000 });
+      const [received] = await list();
+      const reprocess = (id: string, token: string, body: unknown = { reason: 'mapping fixed' }): Promise<Response> =>
+        fetch(`${hub.url}/api/v1/messages/${id}/reprocess`, { method: 'POST', headers: { ...auth(token), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+      expect((await reprocess(received!.id, viewer)).status).toBe(403);
+      expect((await reprocess(received!.id, operator, {})).status).toBe(400);
+      const res = await reprocess(received!.id, operator);
+      expect(res.status).toBe(202);
+      await pollUntil('the reprocessed record sent again', async () => {
+        const [r] = await list();
+        return r?.status === 'sent' && r.attempts === 1;
+      }, { timeoutMs: 10_000 });
+      expect(await list()).toHaveLength(1);
+      const audit = (await (await fetch(`${hub.url}/api/v1/audit?action=message.reprocess`, { headers: auth(admin) })).json()) as { items: { actor: string; target: string; detail: unknown }[] };
+      expect(audit.items[0]).toMatchObject({ actor: 'token:operator-bot', target: received!.id, detail: { reason: 'mapping fixed', endpoint: 'hl7-intake' } });
+      // A message taken over HTTP has no node that can run it again; an unknown id is 404.
+      expect((await reprocess(messageId, operator)).status).toBe(409);
+      expect((await reprocess('no-such-id', operator)).status).toBe(404);
     });
 
     test('only an admin manages tokens and reads the audit log', async () => {

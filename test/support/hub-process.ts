@@ -12,6 +12,8 @@ export const HUB_MAIN = join(ROOT, 'dist', 'hub', 'main.js');
 export interface HubProcess {
   proc: ChildProcess;
   url: string;
+  /** HUB_MLLP_PORT: the reference HL7 intake's listener. */
+  mllpPort: number;
   dataDir: string;
   output(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -92,6 +94,7 @@ export async function startHubProcess(env: Record<string, string> = {}, timeoutM
   return {
     proc,
     url,
+    mllpPort: Number(env.HUB_MLLP_PORT ?? mllpPort),
     dataDir,
     output,
     exited,

@@ -133,6 +133,7 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
     operations: new QueueMessageOperations(queue, queueDirectory, store),
     alerts,
     logger,
+    reprocessors,
   });
   app.use(monitor);
   // Before apiRouter, which answers 404 for paths it does not know; this one passes everything else on.

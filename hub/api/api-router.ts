@@ -12,8 +12,8 @@ import { openApiDocument } from './openapi';
 import { BadRequest, messageQueryFrom } from './query-params';
 import { messageJson } from './serialize';
 import { StoreError } from '../../adapters/store';
-import { errorCode } from '../../adapters/shared/errors';
 import type { ReprocessRegistry } from '../../adapters/shared/reprocess-registry';
+import { reprocessStored } from './reprocess';
 
 export interface ApiDeps {
   store: EncryptedMessageStore;
@@ -173,30 +173,13 @@ export function apiRouter(d: ApiDeps): Router {
     '/messages/:id/reprocess',
     requirePermission('messages.replay'),
     wrap(async (req, res) => {
-      const actor = req.principal!.username;
       const id = String(req.params.id);
       const reason = (req.body as { reason?: unknown } | undefined)?.reason;
       if (typeof reason !== 'string' || reason.trim() === '') throw new BadRequest('reason is required');
       if (reason.length > 500) throw new BadRequest('reason must be at most 500 characters');
-      const m = await d.store.get(id, { includeBody: true });
-      if (!m) {
-        res.status(404).json({ error: 'no such message' });
-        return;
-      }
-      const reprocess = d.reprocessors?.get(m.nodeId);
-      if (m.direction !== 'inbound' || !m.body || !reprocess) {
-        res.status(409).json({ error: 'only an inbound message whose receiving node is deployed and running can be reprocessed' });
-        return;
-      }
-      try {
-        await reprocess({ ...m, body: m.body });
-      } catch (err) {
-        // The class and code only: a parse error's text may quote the message.
-        res.status(409).json({ error: 'the receiving node refused to reprocess it', code: errorCode(err) });
-        return;
-      }
-      await audit.append({ actor, action: 'message.reprocess', target: id, detail: { reason, endpoint: m.endpoint }, ip: req.ip ?? null });
-      res.status(202).json({ id, status: 'processing' });
+      const outcome = await reprocessStored({ store: d.store, audit, reprocessors: d.reprocessors }, id, { actor: req.principal!.username, reason: reason.trim(), ip: req.ip ?? null });
+      if (outcome.status === 202) res.status(202).json({ id, status: 'processing' });
+      else res.status(outcome.status).json({ error: outcome.error, ...('code' in outcome && outcome.code ? { code: outcome.code } : {}) });
     }),
   );
 

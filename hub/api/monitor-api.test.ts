@@ -13,6 +13,7 @@ import { monitorRouter } from '../http/monitor';
 import type { MonitorRouter } from '../http/monitor';
 import type { MessageDetail, MonitorMe } from '../monitor/protocol';
 import type { MessageOperations, OperationHistoryEntry } from '../monitor/types';
+import { ReprocessRegistry } from '../../adapters/shared/reprocess-registry';
 
 /**
  * The monitor API with an operations provider wired (the built hub has none
@@ -29,6 +30,7 @@ describe('monitor API operations', () => {
   let viewer: string;
   let ops: jest.Mocked<Required<MessageOperations>>;
   let id: string;
+  let reprocessors: ReprocessRegistry;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'monitor-api-'));
@@ -47,7 +49,8 @@ describe('monitor API operations', () => {
       replayMatching: jest.fn<Promise<number>, Parameters<Required<MessageOperations>['replayMatching']>>(async () => 3),
       history: jest.fn<Promise<OperationHistoryEntry[]>, [string]>(async () => [{ event: 'failed', at: new Date(Date.now() + 1000), attempt: 1, code: 'TIMEOUT', message: 'no ACK within 15000 ms' }]),
     };
-    router = monitorRouter({ store, tokens, operations: ops, assetsDir: dir });
+    reprocessors = new ReprocessRegistry();
+    router = monitorRouter({ store, tokens, operations: ops, assetsDir: dir, reprocessors });
     const app = express();
     app.use(router);
     server = app.listen(0, '127.0.0.1');
@@ -66,6 +69,33 @@ describe('monitor API operations', () => {
   const post = (path: string, token: string, body: unknown, type = 'application/json') =>
     fetch(`${url}/api/v1/monitor${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': type }, body: typeof body === 'string' ? body : JSON.stringify(body) });
   const auditOf = (action: string) => store.audit.list({ action });
+
+  test('reprocess: offered on an inbound message whose receiving node runs, handed to that node with the record, audited; refused otherwise', async () => {
+    const handled: string[] = [];
+    const inbound = (await store.insert({ direction: 'inbound', endpoint: 'hl7-intake', nodeId: 'listener-1', controlId: 'C2', messageType: 'ORU^R01', status: 'error', errorCode: 'FLOW_ERROR', body: 'MSH|^~\\&|A|B|C|D|20260101||ORU^R01|C2|P|2.5.1\r' })).id;
+    const detail = async (token: string) => ((await (await fetch(`${url}/api/v1/monitor/messages/${inbound}`, { headers: { authorization: `Bearer ${token}` } })).json()) as MessageDetail).operations.reprocess;
+    // Not running (yet): not offered, and refused.
+    expect(await detail(operator)).toBe(false);
+    expect((await post(`/messages/${inbound}/reprocess`, operator, { reason: 'flow fixed' })).status).toBe(409);
+
+    const unregister = reprocessors.register('listener-1', async (record) => void handled.push(`${record.id}:${record.body.toString('utf8').slice(0, 3)}`));
+    expect(await detail(operator)).toBe(true);
+    expect(await detail(viewer)).toBe(false);
+    expect((await post(`/messages/${inbound}/reprocess`, viewer, { reason: 'flow fixed' })).status).toBe(403);
+    expect((await post(`/messages/${inbound}/reprocess`, operator, {})).status).toBe(400);
+    expect((await post(`/messages/${id}/reprocess`, operator, { reason: 'outbound' })).status).toBe(409);
+    expect((await post(`/messages/${inbound}/reprocess`, operator, { reason: 'flow fixed' })).status).toBe(202);
+    expect(handled).toEqual([`${inbound}:MSH`]);
+    expect(await auditOf('message.reprocess')).toEqual([expect.objectContaining({ actor: 'olga', target: inbound, detail: { reason: 'flow fixed', endpoint: 'hl7-intake', via: 'monitor' } })]);
+
+    // The node refuses (still in flight, unparseable…): 409 with its code, nothing audited.
+    unregister();
+    reprocessors.register('listener-1', async () => Promise.reject(Object.assign(new Error('busy'), { code: 'CONFIG' })));
+    const refused = await post(`/messages/${inbound}/reprocess`, operator, { reason: 'again' });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toEqual({ error: 'the receiving node refused to reprocess it', code: 'CONFIG' });
+    expect(await auditOf('message.reprocess')).toHaveLength(1);
+  });
 
   test('features say operations are available', async () => {
     const me = (await (await fetch(`${url}/api/v1/monitor/me`, { headers: { authorization: `Bearer ${operator}` } })).json()) as MonitorMe;
@@ -136,7 +166,7 @@ describe('monitor API operations', () => {
   test('the detail view lists the operations with their reasons and the queue history in the lifecycle', async () => {
     await post(`/messages/${id}/replay`, operator, { reason: 'LIS back up' });
     const d = (await (await fetch(`${url}/api/v1/monitor/messages/${id}`, { headers: { authorization: `Bearer ${operator}` } })).json()) as MessageDetail;
-    expect(d.operations).toEqual({ available: true, allowed: true, reason: null });
+    expect(d.operations).toEqual({ available: true, allowed: true, reason: null, reprocess: false });
     expect(d.lifecycle).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ kind: 'audit', title: 'Replay requested', detail: 'LIS back up', actor: 'olga' }),
@@ -144,7 +174,7 @@ describe('monitor API operations', () => {
       ]),
     );
     const v = (await (await fetch(`${url}/api/v1/monitor/messages/${id}`, { headers: { authorization: `Bearer ${viewer}` } })).json()) as MessageDetail;
-    expect(v.operations).toEqual({ available: true, allowed: false, reason: 'Only operators may replay or discard.' });
+    expect(v.operations).toEqual({ available: true, allowed: false, reason: 'Only operators may replay or discard.', reprocess: false });
     expect(v.body).toBeNull();
   });
 });

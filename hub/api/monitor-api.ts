@@ -1,6 +1,8 @@
 import express, { Router } from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { AlertsView } from '../../adapters/alerts/types';
+import type { ReprocessRegistry } from '../../adapters/shared/reprocess-registry';
+import { reprocessable, reprocessStored } from './reprocess';
 import type { MessageQuery, MessageStore } from '../../adapters/store';
 import { StoreError } from '../../adapters/store';
 import { authenticate, requirePermission } from '../auth/http-auth';
@@ -29,6 +31,8 @@ export interface MonitorApiDeps {
   queuesConfigured: boolean;
   /** Alert rule states and history (HUB_ALERT_RULES); without it the alerts call reports alerting off. */
   alerts?: { view(historyLimit?: number): Promise<AlertsView> };
+  /** Receiving nodes that can run a stored message through their flow again. */
+  reprocessors?: ReprocessRegistry;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void>;
@@ -142,6 +146,7 @@ export function monitorApiRouter(d: MonitorApiDeps): Router {
         res.status(404).json({ error: 'no such message' });
         return;
       }
+      detail.operations.reprocess = can(p.role, 'messages.replay') && reprocessable(detail.message, d.reprocessors);
       // Reading PHI is itself an auditable act.
       if (detail.body) await audit.append({ actor: p.username, action: 'message.view-body', target: id, detail: { via: 'monitor' }, ip: req.ip ?? null });
       res.set('Cache-Control', 'no-store').json(detail);
@@ -170,6 +175,19 @@ export function monitorApiRouter(d: MonitorApiDeps): Router {
       const detail = { reason, edited: edited !== undefined, ...(edited ? { editedBytes: edited.length } : {}) };
       await runAudited(audit, { actor: p.username, action: 'message.replay', target: id, ip: req.ip ?? null, detail }, () => ops.replay(id, reason, edited, p.username));
       res.status(202).json({ ok: true, id });
+    }),
+  );
+
+  r.post(
+    '/messages/:id/reprocess',
+    requirePermission('messages.replay'),
+    wrap(async (req, res) => {
+      const p = req.principal!;
+      const reason = reasonOf(jsonBody(req));
+      const id = String(req.params.id);
+      const outcome = await reprocessStored({ store: d.store, audit, reprocessors: d.reprocessors }, id, { actor: p.username, reason, ip: req.ip ?? null, via: 'monitor' });
+      if (outcome.status === 202) res.status(202).json({ ok: true, id });
+      else res.status(outcome.status).json({ error: outcome.error, ...('code' in outcome && outcome.code ? { code: outcome.code } : {}) });
     }),
   );
 

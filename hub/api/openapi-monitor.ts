@@ -176,6 +176,15 @@ export function monitorOpenApi(): { schemas: Record<string, unknown>; paths: Rec
         responses: { '202': accepted, ...operationErrors },
       },
     },
+    '/monitor/messages/{id}/reprocess': {
+      post: {
+        summary: 'Monitor: run a stored inbound message through its flow again, as in POST /messages/{id}/reprocess (operator; audited)',
+        tags: ['monitor'],
+        parameters: [id],
+        requestBody: json({ type: 'object', required: ['reason'], properties: { reason } }),
+        responses: { '202': accepted, ...operationErrors },
+      },
+    },
     '/monitor/replay': {
       post: {
         summary: 'Monitor: replay every message matching a search filter (operator; audited); dryRun only counts',

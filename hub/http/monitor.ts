@@ -31,7 +31,7 @@ export function monitorRouter(deps?: MonitorDeps): MonitorRouter {
       now: deps.now,
     });
     r.use(sessionRouter({ tokens: deps.tokens, audit: deps.store.audit, sessionTtlMs: deps.sessionTtlMs }));
-    r.use('/api/v1/monitor', monitorApiRouter({ store: deps.store, tokens: deps.tokens, stats, operations: deps.operations, queuesConfigured: deps.queues !== undefined, alerts: deps.alerts }));
+    r.use('/api/v1/monitor', monitorApiRouter({ store: deps.store, tokens: deps.tokens, stats, operations: deps.operations, queuesConfigured: deps.queues !== undefined, alerts: deps.alerts, reprocessors: deps.reprocessors }));
   }
   r.use(staticAssets(deps?.assetsDir ?? defaultAssetsDir()));
   return Object.assign(r, { close: async () => stats?.close() });

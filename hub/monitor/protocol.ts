@@ -182,5 +182,11 @@ export interface MessageDetail {
   parseError: string | null;
   lifecycle: LifecycleEvent[];
   related: RelatedMessage[];
-  operations: { available: boolean; allowed: boolean; reason: string | null };
+  operations: {
+    available: boolean;
+    allowed: boolean;
+    reason: string | null;
+    /** The caller may reprocess it now: an inbound message whose receiving node runs (and an operator asking). */
+    reprocess?: boolean;
+  };
 }

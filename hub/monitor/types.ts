@@ -1,3 +1,4 @@
+import type { ReprocessRegistry } from '../../adapters/shared/reprocess-registry';
 import type { Logger } from '../../adapters/shared/logger';
 import type { MessageQuery, MessageStore } from '../../adapters/store';
 import type { MonitorApiDeps } from '../api/monitor-api';
@@ -105,4 +106,6 @@ export interface MonitorDeps {
   /** Snapshot period; default 1000 ms. */
   tickMs?: number;
   now?: () => number;
+  /** Receiving nodes that can run a stored message through their flow again (the detail's Reprocess). */
+  reprocessors?: ReprocessRegistry;
 }

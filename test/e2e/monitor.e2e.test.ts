@@ -5,6 +5,7 @@ import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { CANARY_MRN, CANARY_NAME, canaryOru } from '../fixtures/canary';
 import { createToken, login } from '../support/hub-process';
+import { pollUntil } from '../support/poll';
 import { addDeadLetterFlow, artifactPath, DEAD_LETTER_QUEUE, PASSWORDS, sendMllp, startMonitorHub } from './monitor-support';
 import type { MonitorHub } from './monitor-support';
 
@@ -134,6 +135,20 @@ describe('monitor UI in Chromium', () => {
     const ops = page.locator('[data-testid=operations]');
     expect(await ops.locator('button', { hasText: 'Replay' }).first().isDisabled()).toBe(false);
     expect(await ops.textContent()).not.toContain('require the queue');
+
+    // The listener that received it runs: an operator may run it through its flow again, with a reason.
+    await ops.locator('button', { hasText: /^Reprocess$/ }).click();
+    const dialog = page.locator('[data-testid=reason-dialog]');
+    await dialog.waitFor();
+    await dialog.locator('input[name=reason]').fill('e2e: lab mapping fixed');
+    await dialog.locator('button[type=submit]').click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.locator('.notice', { hasText: 'Reprocess requested.' }).waitFor();
+    const again = await pollUntil('the reprocessed message sent again', async () => {
+      const m = await api<{ status: string; attempts: number }>(`/messages/${messageId}`);
+      return m.status === 'sent' && m.attempts === 1 ? m : undefined;
+    }, { timeoutMs: 15_000 });
+    expect(again.attempts).toBe(1);
 
     const shot = artifactPath('monitor-message-detail.png');
     await page.screenshot({ path: shot, fullPage: true });

@@ -44,13 +44,23 @@ export function Detail({ id, me, onBack }: { id: string; me: MonitorMe; onBack: 
   const opsDisabled = !ops.available || !ops.allowed;
   const bodyText = detail.body?.encoding === 'utf8' ? detail.body.data : null;
 
-  const operate = (kind: 'replay' | 'edit' | 'discard'): void => {
+  const operate = (kind: 'replay' | 'edit' | 'discard' | 'reprocess'): void => {
     const done = (text: string): void => {
       setNotice(text);
       setFollowUntil(Date.now() + FOLLOW_MS);
       setReload((n) => n + 1);
     };
-    if (kind === 'discard') {
+    if (kind === 'reprocess') {
+      setDialog({
+        title: 'Reprocess message',
+        message: `The message ${m.controlId ?? m.id} will run through its flow again, as stored. Nothing is sent to its sender.`,
+        confirmLabel: 'Reprocess',
+        onSubmit: async (reason) => {
+          await postJson(`/api/v1/monitor/messages/${m.id}/reprocess`, { reason });
+          done('Reprocess requested.');
+        },
+      });
+    } else if (kind === 'discard') {
       setDialog({
         title: 'Discard message',
         message: `The message ${m.controlId ?? m.id} will not be delivered. This cannot be undone.`,
@@ -127,8 +137,13 @@ export function Detail({ id, me, onBack }: { id: string; me: MonitorMe; onBack: 
             </>
           )}
         </dl>
-        {(me.canOperate || ops.available) && (
+        {(me.canOperate || ops.available || ops.reprocess) && (
           <div class="ops" data-testid="operations">
+            {ops.reprocess && (
+              <button type="button" onClick={() => operate('reprocess')} title="Run it through its flow again (after the flow was fixed)">
+                Reprocess
+              </button>
+            )}
             <button type="button" disabled={opsDisabled} onClick={() => operate('replay')}>
               Replay
             </button>

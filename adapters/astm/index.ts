@@ -57,6 +57,7 @@ export { fieldRepeats, fieldText, fieldValue, rawField, splitRecord } from './re
 export type { AstmRecord } from './record';
 export type { AstmMessage, AstmMessageWarning, AstmOrderGroup, AstmPatientGroup, AstmQueryGroup, AstmResultGroup } from './message';
 export { buildMessage, parseRecordStream } from './message-parser';
+export { decodeText, encodeText } from './text-encoding';
 export type { AstmStreamParseResult } from './message-parser';
 export { buildRecord, encodeField, serializeMessage, serializeRecord, serializeRecords } from './serialize';
 export type { AstmFieldInput } from './serialize';

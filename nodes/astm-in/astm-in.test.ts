@@ -93,6 +93,29 @@ describe('astm-in node', () => {
     expect(sim.received).toEqual([]);
   });
 
+  test('reprocess: a stored message runs through mapping and the flow again, same record, one attempt more; nothing goes to the instrument', async () => {
+    await helper.load(astmNodes(), flow([astmIn, ...taps]), {});
+    const results = new MessageTap('results');
+    const node = await listeningInstrument('I1');
+    sim = await startAnalyzer({ port: node.boundPort()! });
+    await play(sim, 'clean', IMMULITE_IVF_STREAM);
+    const first = await results.next();
+    await eventually(async () => (await inbound(hub.store, ENDPOINT))[0]?.status === 'sent', 'status sent');
+    const [stored] = await inbound(hub.store, ENDPOINT);
+    const record = await hub.store.get(stored!.id, { includeBody: true });
+    const sentToInstrument = sim.received.length;
+
+    await hub.reprocessors.get('I1')!({ ...record!, body: record!.body! });
+    const again = await results.next();
+    expect(again.hubMessageId).toBe(first.hubMessageId);
+    expect(again.observations).toEqual(first.observations);
+    await eventually(async () => (await hub.store.get(stored!.id))?.attempts === 1 && (await hub.store.get(stored!.id))?.status === 'sent', 'sent again, one attempt more');
+    expect((await inbound(hub.store, ENDPOINT)).length).toBe(1);
+    expect(sim.received.length).toBe(sentToInstrument);
+    // Another instrument's record, or an outbound one, is refused.
+    await expect(hub.reprocessors.get('I1')!({ ...record!, body: record!.body!, endpoint: 'other' })).rejects.toMatchObject({ code: 'CONFIG' });
+  });
+
   test('after an error the status shows the code; the next clean message restores the connection status', async () => {
     await helper.load(astmNodes(), flow([astmIn, ...taps]), {});
     const status = new StatusTap('in1');

@@ -8,7 +8,9 @@ import {
   AstmServer,
   AstmUnitMismatchError,
   AstmUnmappedTestError,
+  buildMessage,
   buildOrderMessage,
+  decodeText,
   buildQueryResponse,
   fieldValue,
   normalizeMessage,
@@ -405,6 +407,43 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
         this.logger.error('astm message processing failed', { endpoint, id: record.id, ...summarizeError(err) });
       });
   };
+
+  /**
+   * Run a stored message through mapping and the flow again (an operator's
+   * reprocess, e.g. after a missing test code was added to the profile): the
+   * record goes back to `processing` with one attempt more, its results are
+   * mapped with today's profile and delivered as a new delivery, and its
+   * status is settled as on arrival. Host queries in it are not answered
+   * again: the instrument asked long ago.
+   * @param record - an inbound record of this instrument with its body as stored
+   * @throws IntegrationError CONFIG when it is not this instrument's message or nobody is receiving; the parse error when it does not parse
+   */
+  async reprocess(record: { id: string; direction: string; endpoint: string; messageType: string | null; controlId: string | null; receivedAt: Date; body: Buffer }): Promise<void> {
+    if (this.closing) throw new IntegrationError('the instrument link is stopping', 'CONFIG', false);
+    if (record.direction !== 'inbound' || record.endpoint !== this.options.instrumentId || record.messageType !== MESSAGE_TYPE) {
+      throw new IntegrationError("only an inbound ASTM message of this instrument can be reprocessed", 'CONFIG', false);
+    }
+    if (this.consumers.size === 0) throw new IntegrationError('no astm-in node is receiving from this instrument', 'CONFIG', false);
+    const { text, charset } = decodeText(record.body, 'auto');
+    const message = buildMessage(text.split('\r').filter((r) => r !== ''));
+    const patientId = firstPatientId(message, this.options.profile);
+    await this.store.update(record.id, { status: 'processing', errorCode: null, errorText: null, incrementAttempts: true });
+    this.logger.info('astm message reprocessing', { endpoint: this.options.instrumentId, id: record.id, controlId: record.controlId ?? undefined });
+    const received: AstmReceivedMessage = {
+      message: withoutQueries(message),
+      text,
+      terminated: true,
+      connection: { id: 0 },
+      receivedAt: record.receivedAt.toISOString(),
+      key: createHash('sha256').update(text).digest('hex'),
+      charset,
+    };
+    this.chain = this.chain
+      .then(() => this.process(record.id, record.controlId ?? '', patientId, received))
+      .catch((err: unknown) => {
+        this.logger.error('astm message processing failed', { endpoint: this.options.instrumentId, id: record.id, ...summarizeError(err) });
+      });
+  }
 
   /** The adapter's duplicate window is in memory; after a restart the store still knows. */
   private async storedRecently(controlId: string): Promise<boolean> {
@@ -808,4 +847,9 @@ export function checkOrders(raw: unknown): AstmOrderInput[] {
     if (order.patient !== undefined && (order.patient === null || typeof order.patient !== 'object')) throw new AstmParseError(`${at}.patient must be an object`, 'BAD_VALUE');
   });
   return raw as AstmOrderInput[];
+}
+
+/** A reprocessed message's host queries were answered (or timed out) when it arrived; they are not asked again. */
+function withoutQueries(message: AstmMessage): AstmMessage {
+  return { ...message, queries: [], records: message.records.filter((r) => r.type !== 'Q') };
 }

@@ -9,7 +9,7 @@ import { readSettings } from './settings';
 import type { AstmInConsumer, AstmInstrumentDef, AstmInstrumentNode } from './types';
 
 /** One running link: recreated when the first user registers after the last one left. */
-type Running = { link: AnalyzerLink; started: Promise<void> };
+type Running = { link: AnalyzerLink; started: Promise<void>; unregister: () => void };
 
 /**
  * Config node for one analyzer: its transport (the hub listens, connects
@@ -91,7 +91,9 @@ export = function init(RED: NodeAPI): void {
         node.error(RED._('astm-instrument.errors.config', { message: (err as Error).message }));
         return;
       }
-      const current: Running = { link, started: Promise.resolve() };
+      // Its records carry this node's id: an operator's reprocess (REST API, monitor) finds the link through it.
+      const unregister = services.reprocessors?.register(node.id, (record) => link.reprocess(record)) ?? (() => undefined);
+      const current: Running = { link, started: Promise.resolve(), unregister };
       running = current;
       link.on('state', statusAll);
       // Wait for the previous link to let go of the port (a redeploy reopens it at once).
@@ -112,6 +114,7 @@ export = function init(RED: NodeAPI): void {
       running = undefined;
       readiness.unwatch();
       if (!current) return stopping;
+      current.unregister();
       stopping = current.link.close().then(
         () => undefined,
         (err: unknown) => node.warn(RED._('astm-instrument.errors.close', { code: errorCode(err) })),

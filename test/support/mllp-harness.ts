@@ -10,6 +10,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { get, parse } from '../../adapters/hl7';
 import { frame, MllpDecoder } from '../../adapters/mllp';
+import { ReprocessRegistry } from '../../adapters/shared/reprocess-registry';
 import { HealthRegistry } from '../../adapters/shared/health-registry';
 import type { Logger, LogMeta } from '../../adapters/shared/logger';
 import { clearHubServices, setHubServices } from '../../adapters/shared/registry';
@@ -38,6 +39,7 @@ export interface TestHub {
   store: EncryptedMessageStore;
   logger: CapturingLogger;
   health: HealthRegistry;
+  reprocessors: ReprocessRegistry;
   close(): Promise<void>;
 }
 
@@ -47,11 +49,13 @@ export async function startTestHub(): Promise<TestHub> {
   const store = await createMessageStore({ url: 'sqlite:', dataDir: dir, ...testStoreKeys() });
   const logger = new CapturingLogger();
   const health = new HealthRegistry();
-  setHubServices({ store, logger, health });
+  const reprocessors = new ReprocessRegistry();
+  setHubServices({ store, logger, health, reprocessors });
   return {
     store,
     logger,
     health,
+    reprocessors,
     async close() {
       clearHubServices();
       await store.close();

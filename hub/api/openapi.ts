@@ -111,6 +111,30 @@ export function openApiDocument(version: string): Record<string, unknown> {
           responses: { '200': { description: 'The message', ...json(ref('Message')) }, '404': { description: 'No such message' }, ...errors },
         },
       },
+      '/messages/reprocess': {
+        post: {
+          summary:
+            'Reprocess every inbound message matching a filter (at least one; e.g. endpoint and status=error once a flow is fixed), at most 1,000; dryRun only counts (operator; reason required; one audit entry with the counts).',
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  required: ['filter'],
+                  properties: { filter: { type: 'object', description: 'Message search parameters (as GET /messages)' }, reason: { type: 'string', maxLength: 500 }, dryRun: { type: 'boolean' } },
+                },
+              },
+            },
+          },
+          responses: {
+            '200': { description: 'Dry run: how many match', ...json({ type: 'object', properties: { count: { type: 'integer' }, limit: { type: 'integer' } } }) },
+            '202': { description: 'Handed back', ...json({ type: 'object', properties: { reprocessed: { type: 'integer' }, refused: { type: 'integer' } } }) },
+            '400': { description: 'No filter or no reason' },
+            ...errors,
+          },
+        },
+      },
       '/messages/{id}/reprocess': {
         post: {
           summary:

@@ -1,6 +1,6 @@
 import { errorCode } from '../../adapters/shared/errors';
 import type { ReprocessRegistry } from '../../adapters/shared/reprocess-registry';
-import type { AuditLog, MessageRecord, MessageStore } from '../../adapters/store';
+import type { AuditLog, MessageQuery, MessageRecord, MessageStore } from '../../adapters/store';
 
 export type ReprocessOutcome =
   | { status: 202 }
@@ -14,19 +14,13 @@ export function reprocessable(m: Pick<MessageRecord, 'direction' | 'nodeId'>, re
   return m.direction === 'inbound' && reprocessors?.get(m.nodeId) !== undefined;
 }
 
-/**
- * Hands a stored inbound message back to the node that received it (see
- * ReprocessRegistry), audited with who and why. The REST API and the
- * monitor both answer with what this returns.
- * @param reason - the operator's reason, already checked non-empty
- */
-export async function reprocessStored(
-  d: { store: MessageStore; audit: AuditLog; reprocessors: ReprocessRegistry | undefined },
-  id: string,
-  who: { actor: string; reason: string; ip: string | null; via?: string },
-): Promise<ReprocessOutcome> {
-  const m = await d.store.get(id, { includeBody: true });
-  if (!m) return { status: 404, error: 'no such message' };
+/** Most messages one bulk reprocess hands back (narrow the filter for more). */
+export const MAX_BULK_REPROCESS = 1000;
+
+type Deps = { store: MessageStore; audit: AuditLog; reprocessors: ReprocessRegistry | undefined };
+
+/** Hand one stored message back to the node that received it; no audit (the callers write theirs). */
+async function reprocessOne(d: Deps, m: MessageRecord): Promise<ReprocessOutcome> {
   const reprocess = m.direction === 'inbound' ? d.reprocessors?.get(m.nodeId) : undefined;
   if (!reprocess || !m.body) return { status: 409, error: NOT_REPROCESSABLE };
   try {
@@ -35,6 +29,56 @@ export async function reprocessStored(
     // The class and code only: a parse error's text may quote the message.
     return { status: 409, error: 'the receiving node refused to reprocess it', code: errorCode(err) };
   }
-  await d.audit.append({ actor: who.actor, action: 'message.reprocess', target: id, detail: { reason: who.reason, endpoint: m.endpoint, ...(who.via ? { via: who.via } : {}) }, ip: who.ip });
   return { status: 202 };
+}
+
+/**
+ * Hands a stored inbound message back to the node that received it (see
+ * ReprocessRegistry), audited with who and why. The REST API and the
+ * monitor both answer with what this returns.
+ * @param reason - the operator's reason, already checked non-empty
+ */
+export async function reprocessStored(d: Deps, id: string, who: { actor: string; reason: string; ip: string | null; via?: string }): Promise<ReprocessOutcome> {
+  const m = await d.store.get(id, { includeBody: true });
+  if (!m) return { status: 404, error: 'no such message' };
+  const outcome = await reprocessOne(d, m);
+  if (outcome.status === 202) {
+    await d.audit.append({ actor: who.actor, action: 'message.reprocess', target: id, detail: { reason: who.reason, endpoint: m.endpoint, ...(who.via ? { via: who.via } : {}) }, ip: who.ip });
+  }
+  return outcome;
+}
+
+/**
+ * Every inbound message matching `filter` (at most MAX_BULK_REPROCESS,
+ * oldest pages first as the store returns them) handed back to its node,
+ * e.g. all `error` records of an endpoint once its flow is fixed. One audit
+ * entry with the filter (patient key, never an MRN) and the counts.
+ * @returns how many were handed back, and how many their node refused or could not take
+ */
+export async function reprocessMatching(
+  d: Deps,
+  filter: Omit<MessageQuery, 'limit' | 'cursor'>,
+  who: { actor: string; reason: string; ip: string | null; via?: string },
+): Promise<{ reprocessed: number; refused: number }> {
+  const inbound = { ...filter, direction: 'inbound' as const };
+  let reprocessed = 0;
+  let refused = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await d.store.search({ ...inbound, limit: 200, cursor });
+    for (const summary of page.items) {
+      if (reprocessed + refused >= MAX_BULK_REPROCESS) break;
+      const m = await d.store.get(summary.id, { includeBody: true });
+      if (m && (await reprocessOne(d, m)).status === 202) reprocessed += 1;
+      else refused += 1;
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && reprocessed + refused < MAX_BULK_REPROCESS);
+  const { patientId, from, to, ...rest } = inbound;
+  const auditFilter: Record<string, unknown> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+  if (patientId) auditFilter.patientKey = d.store.patientKey(patientId);
+  if (from) auditFilter.from = from.toISOString();
+  if (to) auditFilter.to = to.toISOString();
+  await d.audit.append({ actor: who.actor, action: 'message.reprocess-bulk', target: null, detail: { reason: who.reason, filter: auditFilter, reprocessed, refused, ...(who.via ? { via: who.via } : {}) }, ip: who.ip });
+  return { reprocessed, refused };
 }

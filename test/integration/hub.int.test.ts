@@ -177,6 +177,23 @@ describe('hub process (the built hub, as npm start runs it)', () => {
       // A message taken over HTTP has no node that can run it again; an unknown id is 404.
       expect((await reprocess(messageId, operator)).status).toBe(409);
       expect((await reprocess('no-such-id', operator)).status).toBe(404);
+
+      // In bulk, by filter (once a flow is fixed: every error of an endpoint); a dry run counts first.
+      const bulk = (body: unknown, token = operator): Promise<Response> =>
+        fetch(`${hub.url}/api/v1/messages/reprocess`, { method: 'POST', headers: { ...auth(token), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const filter = { endpoint: 'hl7-intake', controlId: 'REPROCESS-1' };
+      expect((await bulk({ filter: {}, reason: 'all' })).status).toBe(400);
+      expect((await bulk({ filter, reason: 'x' }, viewer)).status).toBe(403);
+      expect(await (await bulk({ filter, dryRun: true })).json()).toEqual({ count: 1, limit: 1000 });
+      const done = await bulk({ filter, reason: 'second fix' });
+      expect(done.status).toBe(202);
+      expect(await done.json()).toEqual({ reprocessed: 1, refused: 0 });
+      await pollUntil('reprocessed twice', async () => {
+        const [r] = await list();
+        return r?.status === 'sent' && r.attempts === 2;
+      }, { timeoutMs: 10_000 });
+      const bulkAudit = (await (await fetch(`${hub.url}/api/v1/audit?action=message.reprocess-bulk`, { headers: auth(admin) })).json()) as { items: { detail: unknown }[] };
+      expect(bulkAudit.items[0]!.detail).toEqual({ reason: 'second fix', filter: { ...filter, direction: 'inbound' }, reprocessed: 1, refused: 0 });
     });
 
     test('only an admin manages tokens and reads the audit log', async () => {

@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { AlertsView } from '../../adapters/alerts/types';
 import type { ReprocessRegistry } from '../../adapters/shared/reprocess-registry';
 import { reprocessable, reprocessStored } from './reprocess';
+import { auditableFilter } from './query-params';
 import type { MessageQuery, MessageStore } from '../../adapters/store';
 import { StoreError } from '../../adapters/store';
 import { authenticate, requirePermission } from '../auth/http-auth';
@@ -294,15 +295,6 @@ function reasonOf(body: Record<string, unknown>): string {
   return r.trim();
 }
 
-function auditableFilter(store: MessageStore, f: Omit<MessageQuery, 'limit' | 'cursor'>): Record<string, unknown> {
-  const { patientId, from, to, ...rest } = f;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(rest)) if (v !== undefined) out[k] = v;
-  if (patientId) out.patientKey = store.patientKey(patientId);
-  if (from) out.from = from.toISOString();
-  if (to) out.to = to.toISOString();
-  return out;
-}
 
 class OperationFailed extends Error {
   constructor(

@@ -1,4 +1,4 @@
-import type { Direction, MessageQuery, MessageStatus } from '../../adapters/store';
+import type { Direction, MessageQuery, MessageStatus, MessageStore } from '../../adapters/store';
 import { MESSAGE_STATUSES } from '../../adapters/store';
 
 export class BadRequest extends Error {}
@@ -38,4 +38,15 @@ export function messageQueryFrom(q: Record<string, unknown>): MessageQuery {
     limit,
     cursor: s('cursor'),
   };
+}
+
+/** A search filter as the audit log may keep it: the patient key instead of the MRN, dates as ISO text. */
+export function auditableFilter(store: MessageStore, f: Omit<MessageQuery, 'limit' | 'cursor'>): Record<string, unknown> {
+  const { patientId, from, to, ...rest } = f;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(rest)) if (v !== undefined) out[k] = v;
+  if (patientId) out.patientKey = store.patientKey(patientId);
+  if (from) out.from = from.toISOString();
+  if (to) out.to = to.toISOString();
+  return out;
 }

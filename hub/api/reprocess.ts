@@ -1,6 +1,7 @@
 import { errorCode } from '../../adapters/shared/errors';
 import type { ReprocessRegistry } from '../../adapters/shared/reprocess-registry';
 import type { AuditLog, MessageQuery, MessageRecord, MessageStore } from '../../adapters/store';
+import { auditableFilter } from './query-params';
 
 export type ReprocessOutcome =
   | { status: 202 }
@@ -74,11 +75,6 @@ export async function reprocessMatching(
     }
     cursor = page.nextCursor ?? undefined;
   } while (cursor && reprocessed + refused < MAX_BULK_REPROCESS);
-  const { patientId, from, to, ...rest } = inbound;
-  const auditFilter: Record<string, unknown> = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-  if (patientId) auditFilter.patientKey = d.store.patientKey(patientId);
-  if (from) auditFilter.from = from.toISOString();
-  if (to) auditFilter.to = to.toISOString();
-  await d.audit.append({ actor: who.actor, action: 'message.reprocess-bulk', target: null, detail: { reason: who.reason, filter: auditFilter, reprocessed, refused, ...(who.via ? { via: who.via } : {}) }, ip: who.ip });
+  await d.audit.append({ actor: who.actor, action: 'message.reprocess-bulk', target: null, detail: { reason: who.reason, filter: auditableFilter(d.store, inbound), reprocessed, refused, ...(who.via ? { via: who.via } : {}) }, ip: who.ip });
   return { reprocessed, refused };
 }

@@ -13,7 +13,7 @@ import { BadRequest, messageQueryFrom } from './query-params';
 import { messageJson } from './serialize';
 import { StoreError } from '../../adapters/store';
 import type { ReprocessRegistry } from '../../adapters/shared/reprocess-registry';
-import { MAX_BULK_REPROCESS, reprocessMatching, reprocessStored } from './reprocess';
+import { bulkReprocessRequest, reprocessStored } from './reprocess';
 
 export interface ApiDeps {
   store: EncryptedMessageStore;
@@ -173,19 +173,8 @@ export function apiRouter(d: ApiDeps): Router {
     '/messages/reprocess',
     requirePermission('messages.replay'),
     wrap(async (req, res) => {
-      const body = (req.body ?? {}) as { filter?: unknown; reason?: unknown; dryRun?: unknown };
-      if (!body.filter || typeof body.filter !== 'object' || Array.isArray(body.filter)) throw new BadRequest('filter must be an object of message search parameters');
-      const { limit: _l, cursor: _c, ...filter } = messageQueryFrom(body.filter as Record<string, unknown>);
-      if (!Object.values(filter).some((v) => v !== undefined)) throw new BadRequest('a bulk reprocess needs at least one filter');
-      if (body.dryRun === true) {
-        res.json({ count: await d.store.count({ ...filter, direction: 'inbound' }), limit: MAX_BULK_REPROCESS });
-        return;
-      }
-      const reason = body.reason;
-      if (typeof reason !== 'string' || reason.trim() === '') throw new BadRequest('reason is required');
-      if (reason.length > 500) throw new BadRequest('reason must be at most 500 characters');
-      const outcome = await reprocessMatching({ store: d.store, audit, reprocessors: d.reprocessors }, filter, { actor: req.principal!.username, reason: reason.trim(), ip: req.ip ?? null });
-      res.status(202).json(outcome);
+      const answer = await bulkReprocessRequest({ store: d.store, audit, reprocessors: d.reprocessors }, req.body, { actor: req.principal!.username, ip: req.ip ?? null });
+      res.status(answer.status).json(answer.json);
     }),
   );
 

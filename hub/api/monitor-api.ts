@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import type { AlertsView } from '../../adapters/alerts/types';
 import type { ReprocessRegistry } from '../../adapters/shared/reprocess-registry';
-import { reprocessable, reprocessStored } from './reprocess';
+import { bulkReprocessRequest, reprocessable, reprocessStored } from './reprocess';
 import { auditableFilter } from './query-params';
 import type { MessageQuery, MessageStore } from '../../adapters/store';
 import { StoreError } from '../../adapters/store';
@@ -206,6 +206,16 @@ export function monitorApiRouter(d: MonitorApiDeps): Router {
       }
       await runAudited(audit, { actor: p.username, action: 'message.discard', target: id, ip: req.ip ?? null, detail: { reason } }, () => ops.discard(id, reason, p.username));
       res.status(202).json({ ok: true, id });
+    }),
+  );
+
+  // Bulk reprocess by filter, as POST /api/v1/messages/reprocess; `dryRun: true` only counts.
+  r.post(
+    '/reprocess',
+    requirePermission('messages.replay'),
+    wrap(async (req, res) => {
+      const answer = await bulkReprocessRequest({ store: d.store, audit, reprocessors: d.reprocessors }, jsonBody(req), { actor: req.principal!.username, ip: req.ip ?? null, via: 'monitor' });
+      res.status(answer.status).json(answer.json);
     }),
   );
 

@@ -185,6 +185,14 @@ export function monitorOpenApi(): { schemas: Record<string, unknown>; paths: Rec
         responses: { '202': accepted, ...operationErrors },
       },
     },
+    '/monitor/reprocess': {
+      post: {
+        summary: 'Monitor: reprocess every inbound message matching a filter, as POST /messages/reprocess; dryRun only counts (operator; audited)',
+        tags: ['monitor'],
+        requestBody: json({ type: 'object', required: ['filter'], properties: { filter: { type: 'object' }, reason, dryRun: { type: 'boolean' } } }),
+        responses: { '200': { description: 'Dry run: how many match' }, '202': accepted, ...operationErrors },
+      },
+    },
     '/monitor/replay': {
       post: {
         summary: 'Monitor: replay every message matching a search filter (operator; audited); dryRun only counts',

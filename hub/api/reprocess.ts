@@ -1,7 +1,7 @@
 import { errorCode } from '../../adapters/shared/errors';
 import type { ReprocessRegistry } from '../../adapters/shared/reprocess-registry';
 import type { AuditLog, MessageQuery, MessageRecord, MessageStore } from '../../adapters/store';
-import { auditableFilter } from './query-params';
+import { auditableFilter, BadRequest, messageQueryFrom } from './query-params';
 
 export type ReprocessOutcome =
   | { status: 202 }
@@ -77,4 +77,21 @@ export async function reprocessMatching(
   } while (cursor && reprocessed + refused < MAX_BULK_REPROCESS);
   await d.audit.append({ actor: who.actor, action: 'message.reprocess-bulk', target: null, detail: { reason: who.reason, filter: auditableFilter(d.store, inbound), reprocessed, refused, ...(who.via ? { via: who.via } : {}) }, ip: who.ip });
   return { reprocessed, refused };
+}
+
+/**
+ * A bulk reprocess request as both APIs take it: `{ filter, reason, dryRun }`.
+ * @throws BadRequest for a missing filter or reason
+ * @returns the HTTP status and JSON body to answer with
+ */
+export async function bulkReprocessRequest(d: Deps, body: unknown, who: { actor: string; ip: string | null; via?: string }): Promise<{ status: number; json: unknown }> {
+  const b = (body ?? {}) as { filter?: unknown; reason?: unknown; dryRun?: unknown };
+  if (!b.filter || typeof b.filter !== 'object' || Array.isArray(b.filter)) throw new BadRequest('filter must be an object of message search parameters');
+  const { limit: _l, cursor: _c, ...filter } = messageQueryFrom(b.filter as Record<string, unknown>);
+  if (!Object.values(filter).some((v) => v !== undefined)) throw new BadRequest('a bulk reprocess needs at least one filter');
+  if (b.dryRun === true) return { status: 200, json: { count: await d.store.count({ ...filter, direction: 'inbound' }), limit: MAX_BULK_REPROCESS } };
+  const reason = b.reason;
+  if (typeof reason !== 'string' || reason.trim() === '') throw new BadRequest('reason is required');
+  if (reason.length > 500) throw new BadRequest('reason must be at most 500 characters');
+  return { status: 202, json: await reprocessMatching(d, filter, { ...who, reason: reason.trim() }) };
 }

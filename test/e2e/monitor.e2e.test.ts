@@ -153,6 +153,21 @@ describe('monitor UI in Chromium', () => {
     const shot = artifactPath('monitor-message-detail.png');
     await page.screenshot({ path: shot, fullPage: true });
     process.stdout.write(`monitor e2e screenshot (message detail): ${shot}\n`);
+
+    // Back on the search (its filter kept): reprocess every message it matches, after a dry-run count.
+    await page.locator('.detail-head button.link').click();
+    await page.locator('[data-testid=search-form] button', { hasText: 'Reprocess matching' }).click();
+    const bulk = page.locator('[data-testid=reason-dialog]');
+    await bulk.waitFor();
+    expect(await bulk.textContent()).toContain('1 inbound message match this search');
+    await bulk.locator('input[name=reason]').fill('e2e: all of them after the fix');
+    await bulk.locator('button[type=submit]').click();
+    await bulk.waitFor({ state: 'detached' });
+    await page.locator('.notice', { hasText: '1 messages reprocessed.' }).waitFor();
+    await pollUntil('the message reprocessed a second time', async () => {
+      const m = await api<{ status: string; attempts: number }>(`/messages/${messageId}`);
+      return m.status === 'sent' && m.attempts === 2 ? m : undefined;
+    }, { timeoutMs: 15_000 });
   });
 
   const api = async <T>(path: string): Promise<T> => {

@@ -69,7 +69,7 @@ export function Messages({ me, query, endpoints, onOpen }: { me: MonitorMe; quer
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [tookMs, setTookMs] = useState<number | null>(null);
-  const [bulk, setBulk] = useState<{ count: number; limit: number | null } | null>(null);
+  const [bulk, setBulk] = useState<({ count: number; limit: number | null; kind: 'replay' | 'reprocess' }) | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
 
   const run = async (f: Filters, stack: (string | null)[]): Promise<void> => {
@@ -112,11 +112,11 @@ export function Messages({ me, query, endpoints, onOpen }: { me: MonitorMe; quer
   const pageNo = cursors.length;
   const hasFilter = Object.entries(active).some(([, v]) => v.trim() !== '');
 
-  const askBulk = async (): Promise<void> => {
+  const askBulk = async (kind: 'replay' | 'reprocess'): Promise<void> => {
     setNotice(null);
     try {
-      const r = await postJson<{ count: number; limit: number | null }>('/api/v1/monitor/replay', { filter: Object.fromEntries(apiParams(active)), dryRun: true });
-      setBulk(r);
+      const r = await postJson<{ count: number; limit: number | null }>(`/api/v1/monitor/${kind}`, { filter: Object.fromEntries(apiParams(active)), dryRun: true });
+      setBulk({ ...r, kind });
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     }
@@ -190,9 +190,14 @@ export function Messages({ me, query, endpoints, onOpen }: { me: MonitorMe; quer
               type="button"
               disabled={!me.features.bulkReplay || !hasFilter}
               title={!me.features.bulkReplay ? 'Requires the queue (not configured yet)' : !hasFilter ? 'Search with a filter first' : 'Replay every message matching this search'}
-              onClick={() => void askBulk()}
+              onClick={() => void askBulk('replay')}
             >
               Replay matching…
+            </button>
+          )}
+          {me.canOperate && (
+            <button type="button" disabled={!hasFilter} title={!hasFilter ? 'Search with a filter first' : 'Run every inbound message matching this search through its flow again'} onClick={() => void askBulk('reprocess')}>
+              Reprocess matching…
             </button>
           )}
         </div>
@@ -262,7 +267,23 @@ export function Messages({ me, query, endpoints, onOpen }: { me: MonitorMe; quer
         </table>
       </section>
 
-      {bulk && (
+      {bulk && bulk.kind === 'reprocess' && (
+        <ReasonDialog
+          title="Reprocess matching messages"
+          message={
+            bulk.limit !== null && bulk.count > bulk.limit
+              ? `${bulk.count} inbound messages match; at most ${bulk.limit} are reprocessed at a time. Narrow the search.`
+              : `${bulk.count} inbound message${bulk.count === 1 ? '' : 's'} match this search and will run through their flows again. Nothing is sent to their senders.`
+          }
+          confirmLabel={`Reprocess ${bulk.count}`}
+          onClose={() => setBulk(null)}
+          onSubmit={async (reason) => {
+            const r = await postJson<{ reprocessed: number; refused: number }>('/api/v1/monitor/reprocess', { filter: Object.fromEntries(apiParams(active)), reason });
+            setNotice(`${r.reprocessed} messages reprocessed${r.refused > 0 ? `; ${r.refused} could not be (their receiving node is not running, or refused)` : ''}.`);
+          }}
+        />
+      )}
+      {bulk && bulk.kind === 'replay' && (
         <ReasonDialog
           title="Replay matching messages"
           message={

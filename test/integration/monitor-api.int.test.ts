@@ -106,7 +106,8 @@ describe('monitor pages, session cookie, message detail and operations on the bu
     expect(pid.fields.find((f) => f.ref === 'PID-5')!.reps[0]).toEqual(['CANARYSURNAME', 'CANARYGIVEN']);
     expect(d.lifecycle[0]).toMatchObject({ kind: 'received', title: 'Received on hl7-intake' });
     expect(d.lifecycle.map((e) => e.kind)).toContain('status');
-    expect(d.operations).toEqual({ available: true, allowed: true, reason: null });
+    // The listener that received it runs: an operator may also reprocess it.
+    expect(d.operations).toEqual({ available: true, allowed: true, reason: null, reprocess: true });
 
     const audit = (await (await fetch(`${hub.url}/api/v1/audit?action=message.view-body&actor=olga`, { headers: auth(admin) })).json()) as { items: { target: string }[] };
     expect(audit.items.map((e) => e.target)).toContain(messageId);

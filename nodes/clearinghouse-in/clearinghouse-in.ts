@@ -46,6 +46,11 @@ export = function init(RED: NodeAPI): void {
     let polling: Promise<void> = Promise.resolve();
     let closed = false;
     let picked = 0;
+    let unregister: (() => void) | undefined;
+
+    const emit = (text: string, fileName: string | null, hubMessageId: string, messageType: string): void => {
+      node.send({ _msgid: RED.util.generateId(), payload: text, fileName, hubMessageId, messageType } as NodeMessage);
+    };
 
     const consume = async (file: PickedFile): Promise<void> => {
       const services = hubServicesOrNull();
@@ -63,7 +68,7 @@ export = function init(RED: NodeAPI): void {
       const messageType = x12Type(text);
       const record = await store.insert({ direction: 'inbound', endpoint, controlId, messageType, status: 'received', contentType: X12_CONTENT_TYPE, flowId: node.z ?? null, nodeId: node.id, body: file.content });
       picked += 1;
-      node.send({ _msgid: RED.util.generateId(), payload: text, fileName: file.name, hubMessageId: record.id, messageType } as NodeMessage);
+      emit(text, file.name, record.id, messageType);
     };
 
     try {
@@ -95,6 +100,14 @@ export = function init(RED: NodeAPI): void {
         timer = setInterval(tick, (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_INTERVAL_S) * 1000);
         setImmediate(tick);
         setStatus(node, 'connecting', RED._('clearinghouse-in.status.polling'));
+        // An operator's reprocess (REST API, monitor): a stored file sent on again, e.g. after the posting flow was fixed.
+        unregister = hubServicesOrNull()?.reprocessors?.register(node.id, async (record) => {
+          const store = hubServicesOrNull()?.store;
+          if (!store || record.direction !== 'inbound' || record.endpoint !== clearinghouse.storeName) throw new IntegrationError('only a file this node picked up can be reprocessed', 'CONFIG', false);
+          await store.update(record.id, { incrementAttempts: true });
+          const text = record.body.toString('utf8');
+          emit(text, null, record.id, record.messageType ?? x12Type(text));
+        });
       }
     } catch (err) {
       node.error(RED._('clearinghouse-in.errors.config', { reason: err instanceof Error ? err.message : String(err) }));
@@ -103,6 +116,7 @@ export = function init(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
+      unregister?.();
       if (timer) clearInterval(timer);
       polling
         .then(() => clearinghouse?.deregister(node))

@@ -79,6 +79,20 @@ describe('emr-in node', () => {
     expect(canariesIn(logEvents())).toEqual([]);
   });
 
+  test('reprocess: the stored event is sent on again as it arrived (same record, one attempt more); another endpoint\'s record is refused', async () => {
+    const { out } = await load();
+    const body = event('evt-r1');
+    expect((await post(hub.url(PATH), body, signed(body))).status).toBe(202);
+    const first = await out.next();
+    const record = await hub.store.get(first.hubMessageId as string, { includeBody: true });
+    await hub.reprocessors.get('in1')!({ ...record!, body: record!.body! });
+    const again = await out.next();
+    expect(again).toMatchObject({ hubMessageId: first.hubMessageId, controlId: 'evt-r1', messageType: 'charge.posted' });
+    expect(again.emrEvent).toEqual(first.emrEvent);
+    expect((await hub.store.get(record!.id))?.attempts).toBe(1);
+    await expect(hub.reprocessors.get('in1')!({ ...record!, body: record!.body!, endpoint: 'elsewhere' })).rejects.toMatchObject({ code: 'CONFIG' });
+  });
+
   test('forged, stale, unsigned and replayed requests are refused and nothing is emitted or stored', async () => {
     const { out, status } = await load();
     const body = event('evt-2');

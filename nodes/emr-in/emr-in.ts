@@ -1,6 +1,7 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { parseEmrEvent } from '../../adapters/emr';
 import type { EmrEvent } from '../../adapters/emr';
-import { errorCode } from '../../adapters/shared/errors';
+import { errorCode, IntegrationError } from '../../adapters/shared/errors';
 import type { MessageRecord } from '../../adapters/store';
 import type { EmrServerNode } from '../emr-server/emr-server-node';
 import { hubServicesOrNull } from '../emr-out/outbound';
@@ -28,7 +29,20 @@ export = function init(RED: NodeAPI): void {
     const node = this;
     const server = RED.nodes.getNode(def.server) as EmrServerNode | null;
     let mounted: MountedWebhook | undefined;
+    let unregister: (() => void) | undefined;
     let received = 0;
+
+    const emit = (event: EmrEvent, hubMessageId: string): void => {
+      node.send({
+        _msgid: RED.util.generateId(),
+        payload: event,
+        emrEvent: event,
+        hubMessageId,
+        controlId: event.id,
+        messageType: event.type,
+        patientId: patientIdOf(event),
+      });
+    };
 
     const start = (): void => {
       if (!server) {
@@ -87,17 +101,15 @@ export = function init(RED: NodeAPI): void {
         return {
           status: result.status,
           body: result.body,
-          after: () =>
-            node.send({
-              _msgid: RED.util.generateId(),
-              payload: event,
-              emrEvent: event,
-              hubMessageId: stored.id,
-              controlId: event.id,
-              messageType: event.type,
-              patientId: patientIdOf(event),
-            }),
+          after: () => emit(event, stored.id),
         };
+      });
+      // An operator's reprocess (REST API, monitor): the stored event, sent on again as it arrived.
+      unregister = services.reprocessors?.register(node.id, async (record) => {
+        if (record.direction !== 'inbound' || record.endpoint !== endpoint) throw new IntegrationError('only an event this node received can be reprocessed', 'CONFIG', false);
+        const event = parseEmrEvent(record.body);
+        await store.update(record.id, { incrementAttempts: true });
+        emit(event, record.id);
       });
       setStatus(node, 'connected', RED._('emr-in.status.listening'));
     };
@@ -113,6 +125,7 @@ export = function init(RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       mounted?.close();
       mounted = undefined;
+      unregister?.();
       Promise.resolve(server?.deregister(node))
         .catch((err: unknown) => node.warn(RED._('emr-in.errors.deregister', { code: errorCode(err) })))
         .finally(() => {

@@ -278,6 +278,21 @@ describe('business reference flows in the hub process, configured by environment
     await waitUntil('the repeated file archived', () => !existsSync(again), 10_000, hub);
     expect(await received()).toBe(1);
     expect(hub.output()).toMatch(/clearinghouse file already stored; not sent on again/);
+
+    // An operator reprocesses the stored file (say, after fixing the posting flow): posted again, idempotently.
+    const [file835] = (await messages('clearinghouse')).filter((m) => m.status === 'received');
+    const notices = fhir.all('PaymentNotice').length;
+    const postings = (): number => fhir.requests.filter((r) => r.method === 'POST' && r.path.includes('PaymentNotice')).length;
+    const postedBefore = postings();
+    const res = await fetch(`${hub.url}/api/v1/messages/${file835!.id}/reprocess`, { method: 'POST', headers: { ...auth(admin), 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'posting flow fixed' }) });
+    expect(res.status).toBe(202);
+    await waitUntil('the reprocessed file counted', async () => {
+      const r = await fetch(`${hub.url}/api/v1/messages/${file835!.id}`, { headers: auth(admin) });
+      return ((await r.json()) as { attempts: number }).attempts === 1;
+    }, 10_000, hub);
+    // Posted again, as a conditional create on the payment's event id: the EMR keeps one PaymentNotice.
+    await waitUntil('the posting sent again', () => postings() > postedBefore, 20_000, hub);
+    expect(fhir.all('PaymentNotice').length).toBe(notices);
   });
 
   test('a signed Stripe payment delivered twice → one PaymentNotice in the EMR ledger', async () => {

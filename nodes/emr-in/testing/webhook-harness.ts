@@ -12,6 +12,7 @@ import type { EncryptedMessageStore } from '../../../adapters/store';
 import { helper } from '../../../test/support/node-red-helper';
 import type { NodeInit } from '../../../test/support/node-red-helper';
 import { testStoreKeys } from '../../../test/support/store-keys';
+import { ReprocessRegistry } from '../../../adapters/shared/reprocess-registry';
 
 /**
  * Test support for the billing and messaging nodes (not loaded by Node-RED:
@@ -29,6 +30,7 @@ export interface HubHarness {
   dir: string;
   store: EncryptedMessageStore;
   publicRoutes: PublicRouteRegistry;
+  reprocessors: ReprocessRegistry;
   /** Wrap node inits so the harness sees `RED.httpNode`. */
   capture(init: NodeInit): NodeInit;
   /** Mount the HTTP node app on the helper's server; call after `helper.load`. */
@@ -43,7 +45,8 @@ export async function startHubHarness(options: { withStore?: boolean } = {}): Pr
   const dir = mkdtempSync(join(tmpdir(), 'hub-nodes-'));
   const store = await createMessageStore({ url: 'sqlite:', dataDir: dir, ...testStoreKeys() });
   const publicRoutes = new PublicRouteRegistry();
-  if (options.withStore !== false) setHubServices({ store, logger: silentLogger, health: new HealthRegistry(), publicRoutes });
+  const reprocessors = new ReprocessRegistry();
+  if (options.withStore !== false) setHubServices({ store, logger: silentLogger, health: new HealthRegistry(), publicRoutes, reprocessors });
   else clearHubServices();
   // As hub/hub.ts: signature-verified paths skip the token check, everything else needs the token.
   const httpNodeMiddleware = (req: Request, res: Response, next: NextFunction): void => {
@@ -56,6 +59,7 @@ export async function startHubHarness(options: { withStore?: boolean } = {}): Pr
     dir,
     store,
     publicRoutes,
+    reprocessors,
     capture(init: NodeInit): NodeInit {
       return (RED) => {
         httpNode = RED.httpNode;

@@ -54,19 +54,22 @@ export class PostgresSentRegistry implements SentRegistry {
       this.lastPrune = t;
       await this.pool.query('DELETE FROM provider_sent WHERE updated_at < $1', [t - this.retentionMs]);
     }
-    // Taken when new, or when an earlier attempt's lease ran out without the provider accepting it.
-    const taken = await this.pool.query(
-      `INSERT INTO provider_sent (${COLUMNS}) VALUES ($1, $2, 'sending', NULL, NULL, $3)
-       ON CONFLICT (hub_message_id) DO UPDATE SET channel = EXCLUDED.channel, state = 'sending', provider_id = NULL, error_code = NULL, updated_at = EXCLUDED.updated_at
-       WHERE provider_sent.state = 'sending' AND $3 - provider_sent.updated_at >= $4
-       RETURNING hub_message_id`,
-      [hubMessageId, channel, t, this.sendLeaseMs],
-    );
-    if ((taken.rowCount ?? 0) > 0) return { status: 'reserved' };
-    const record = await this.get(hubMessageId);
-    // Gone in between (released, pruned): whoever removed it was not sending it; the caller may try again.
-    if (!record) return this.reserve(hubMessageId, channel, now);
-    return record.state === 'sending' ? { status: 'in-progress', record } : { status: 'already-sent', record };
+    // Taken when new, or when an earlier attempt's lease ran out without the provider accepting it. A record that
+    // vanishes between the two statements (released, pruned) was not being sent: take it again, a bounded number of times.
+    for (let round = 0; round < 3; round++) {
+      const taken = await this.pool.query(
+        `INSERT INTO provider_sent (${COLUMNS}) VALUES ($1, $2, 'sending', NULL, NULL, $3)
+         ON CONFLICT (hub_message_id) DO UPDATE SET channel = EXCLUDED.channel, state = 'sending', provider_id = NULL, error_code = NULL, updated_at = EXCLUDED.updated_at
+         WHERE provider_sent.state = 'sending' AND $3 - provider_sent.updated_at >= $4
+         RETURNING hub_message_id`,
+        [hubMessageId, channel, t, this.sendLeaseMs],
+      );
+      if ((taken.rowCount ?? 0) > 0) return { status: 'reserved' };
+      const record = await this.get(hubMessageId);
+      if (record) return record.state === 'sending' ? { status: 'in-progress', record } : { status: 'already-sent', record };
+    }
+    // Another process keeps taking and releasing it: not ours to send now; the queue retries.
+    throw new Error('sent registry: the reservation kept changing hands');
   }
 
   async markAccepted(hubMessageId: string, providerId: string | null, now: Date): Promise<void> {

@@ -101,9 +101,10 @@ export = function init(RED: NodeAPI): void {
         setImmediate(tick);
         setStatus(node, 'connecting', RED._('clearinghouse-in.status.polling'));
         // An operator's reprocess (REST API, monitor): a stored file sent on again, e.g. after the posting flow was fixed.
-        unregister = hubServicesOrNull()?.reprocessors?.register(node.id, async (record) => {
-          const store = hubServicesOrNull()?.store;
-          if (!store || record.direction !== 'inbound' || record.endpoint !== clearinghouse.storeName) throw new IntegrationError('only a file this node picked up can be reprocessed', 'CONFIG', false);
+        const services = hubServicesOrNull();
+        unregister = services?.reprocessors?.register(node.id, async (record) => {
+          const { store } = services;
+          if (record.direction !== 'inbound' || record.endpoint !== clearinghouse.storeName) throw new IntegrationError('only a file this node picked up can be reprocessed', 'CONFIG', false);
           await store.update(record.id, { incrementAttempts: true });
           const text = record.body.toString('utf8');
           emit(text, null, record.id, record.messageType ?? x12Type(text));

@@ -307,7 +307,9 @@ export class Hl7Intake {
   }
 
   private async acceptSingle(unit: Unit, connection: IntakeConnection): Promise<Buffer | undefined> {
-    const claim = await this.claim(unit);
+    const claiming = this.claim(unit);
+    // Only a retransmission of a message still waiting for its answer waits here.
+    const claim = claiming instanceof Promise ? await claiming : claiming;
     if ('duplicateOf' in claim) return this.answerDuplicate(unit, claim.duplicateOf, connection);
     const { ticket } = claim;
     if (this.consumers.size === 0) {
@@ -580,14 +582,17 @@ export class Hl7Intake {
 
   private claim(unit: Unit): ReturnType<DuplicateIndex['claim']> {
     // Without MSH-10 there is nothing to recognise a retransmission by.
-    if (!this.duplicates.enabled || !unit.info.controlId) return Promise.resolve({ ticket: NO_TICKET, reused: false });
+    if (!this.duplicates.enabled || !unit.info.controlId) return { ticket: NO_TICKET, reused: false };
     const key = `${unit.info.sender}\u0000${unit.info.controlId}`;
-    return this.duplicates.claim(key, contentDigest(unit.text, unit.message.delimiters.field)).then((claim) => {
-      if ('ticket' in claim && claim.reused) {
-        this.logger.warn('hl7 intake control id reused with different content; processing as a new message', { type: unit.info.messageType, controlId: unit.info.controlId });
-      }
-      return claim;
-    });
+    const claim = this.duplicates.claim(key, contentDigest(unit.body, unit.message.delimiters.field));
+    return claim instanceof Promise ? claim.then((c) => this.noteReuse(unit, c)) : this.noteReuse(unit, claim);
+  }
+
+  private noteReuse(unit: Unit, claim: DuplicateClaim): DuplicateClaim {
+    if ('ticket' in claim && claim.reused) {
+      this.logger.warn('hl7 intake control id reused with different content; processing as a new message', { type: unit.info.messageType, controlId: unit.info.controlId });
+    }
+    return claim;
   }
 
   private async answerDuplicate(unit: Unit, originalId: string, connection: IntakeConnection): Promise<Buffer | undefined> {
@@ -751,16 +756,24 @@ function storeError(): AckError {
  * @param text - the message as decoded
  * @param separator - its field separator (MSH-1)
  */
-function contentDigest(text: string, separator: string): string {
+const MSH = Buffer.from('MSH', 'latin1');
+
+/**
+ * Digest of a message as received, MSH-7 (the send time a retransmission may
+ * renew) left out. Works on the bytes: the header up to MSH-7 is ASCII in
+ * every charset the intake reads (MSH-18: ASCII, UTF-8, ISO-8859-1), so the
+ * separators are found byte for byte, and nothing is re-encoded.
+ */
+function contentDigest(body: Buffer, separator: string): Buffer {
   const hash = createHash('sha256');
-  // MSH-7 starts after the 6th field separator, counting MSH-1 itself.
-  let start = text.indexOf('MSH') + 3;
-  for (let n = 0; n < 6 && start > 0; n++) start = text.indexOf(separator, start) + 1;
-  if (start <= 0) return hash.update(text).digest('base64');
   const sep = separator.charCodeAt(0);
+  // MSH-7 starts after the 6th field separator, counting MSH-1 itself.
+  let start = body.indexOf(MSH) + 3;
+  for (let n = 0; n < 6 && start > 2; n++) start = body.indexOf(sep, start) + 1;
+  if (start <= 2) return hash.update(body).digest();
   let end = start;
-  for (let c = text.charCodeAt(end); end < text.length && c !== sep && c !== 13 && c !== 10; c = text.charCodeAt(++end));
-  return hash.update(text.slice(0, start)).update(text.slice(end)).digest('base64');
+  for (let c = body[end]; end < body.length && c !== sep && c !== 13 && c !== 10; c = body[++end]);
+  return hash.update(body.subarray(0, start)).update(body.subarray(end)).digest();
 }
 
 function validate(o: Hl7IntakeOptions): void {

@@ -29,7 +29,7 @@ export const STAGED_TABLE = 'hub_messages_staged';
  * whenever the count was reached held every sender up for ~4 ms.
  */
 export const SETTLE_CHUNK_ROWS = 128;
-/** Rows staged after which the writer moves them all even though commits keep arriving (it never found a quiet moment). */
+/** Rows staged after which the writer moves a chunk after every commit, even with the next commit waiting (it found no quiet moment). */
 export const SETTLE_BACKLOG_ROWS = 1024;
 /** Longest a staged row waits for the move when traffic is too light to fill a chunk. */
 export const SETTLE_AFTER_MS = 1000;

@@ -100,8 +100,11 @@ function onRequest(first: Request): void {
       results = { results: requests.map((r) => ({ id: r.id, error })) };
     }
     port.postMessage(results);
-    // After the answers are out: a move delays the next commit, never this one.
-    if (writer.staged >= SETTLE_BACKLOG_ROWS && Date.now() - failedAt >= SETTLE_AFTER_MS) settle();
+    // After the answers are out: a move delays the next commit, never this
+    // one. A backlog (no quiet moment came for a while) moves a chunk after
+    // every commit, so it shrinks ~40 times faster than commits add to it,
+    // and no commit waits for more than one chunk's move.
+    if (writer.staged >= SETTLE_BACKLOG_ROWS && Date.now() - failedAt >= SETTLE_AFTER_MS) settle(SETTLE_CHUNK_ROWS);
     scheduleSettle();
   }
   if (close) {

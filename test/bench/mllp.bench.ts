@@ -7,7 +7,16 @@
  * runs in its own process; the driver keeps one message in flight per
  * connection. Prints a table and one JSON line.
  *
+ * The three peers run side by side (an idle one costs nothing), each is
+ * warmed up with BENCH_WARMUP messages, and the max-rate runs are
+ * interleaved: BENCH_ROUNDS rounds of hub, echo, Node-RED. The table shows
+ * each peer's median round and the JSON line every round, so the hub and the
+ * bare peer are compared in the same minutes: a 2-vCPU VM's speed drifts by
+ * a fifth between runs, and one run each, a minute apart, measured the drift
+ * as much as the peers.
+ *
  * BENCH_MESSAGES (default 20000), BENCH_CONNECTIONS (default 8),
+ * BENCH_ROUNDS (default 3), BENCH_WARMUP (default 5000),
  * BENCH_MORE_CONNECTIONS (e.g. "16,32": extra max-rate rows with more senders;
  * with one message in flight per sender, a durable receiver's rate is set by
  * its ACK latency, so these rows show what it does when more interfaces send).
@@ -27,13 +36,20 @@ import { nodeRedTcpPeer } from './peers/node-red-tcp-flow';
 const ROOT = join(__dirname, '..', '..', '..');
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5000);
 const MORE_CONNECTIONS = (process.env.BENCH_MORE_CONNECTIONS ?? '').split(',').filter(Boolean).map(Number);
+if (!Number.isInteger(ROUNDS) || ROUNDS < 1 || !Number.isInteger(WARMUP) || WARMUP < 0) {
+  process.stderr.write('bench:mllp: BENCH_ROUNDS must be a positive integer and BENCH_WARMUP a non-negative one\n');
+  process.exit(2);
+}
 if (MORE_CONNECTIONS.some((c) => !Number.isInteger(c) || c < 1)) {
   process.stderr.write('bench:mllp: BENCH_MORE_CONNECTIONS must be a comma-separated list of positive integers\n');
   process.exit(2);
 }
 const LATENCY_RATE = 1000;
 const LATENCY_SECONDS = 5;
+const SETTLE_BETWEEN_RUNS_MS = 500;
 
 const controlId = (n: number): string => `BENCH${String(n).padStart(9, '0')}`;
 
@@ -126,34 +142,62 @@ interface Row extends DriveResult {
   peer: string;
   mode: string;
   connections: number;
+  /** Max-rate rows: msgs/s of every round, in the order run; the row itself is the median round. */
+  rounds?: number[];
+}
+
+interface Running {
+  peer: Peer;
+  port: number;
+  proc: ChildProcess;
+}
+
+function median(results: DriveResult[]): DriveResult {
+  const sorted = [...results].sort((a, b) => a.perSecond - b.perSecond);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 async function main(): Promise<void> {
   const machine = machineProfile(tmpdir());
+  const running: Running[] = [];
   const rows: Row[] = [];
-  for (const peer of PEERS) {
-    const port = await freePort();
-    const proc = peer.start(port);
-    try {
+  try {
+    for (const peer of PEERS) {
+      const port = await freePort();
+      const proc = peer.start(port);
+      running.push({ peer, port, proc });
       await waitForPort(port, proc, peer.name);
-      // Warm up JITs and connections before measuring.
-      await drive({ port, connections: CONNECTIONS, messages: Math.min(2000, MESSAGES), message: (n) => oru(n + 10_000_000), controlId: (n) => controlId(n + 10_000_000) });
-      const max = await drive({ port, connections: CONNECTIONS, messages: MESSAGES, message: oru, controlId });
-      rows.push({ peer: peer.name, mode: `max, C=${CONNECTIONS}`, connections: CONNECTIONS, ...max });
+    }
+    // Warm up JITs, connections and (for the hub) the store's pages before measuring.
+    for (const { port } of running) {
+      if (WARMUP > 0) await drive({ port, connections: CONNECTIONS, messages: WARMUP, message: (n) => oru(n + 10_000_000), controlId: (n) => controlId(n + 10_000_000) });
+    }
+    const maxRuns = new Map<Running, DriveResult[]>(running.map((r) => [r, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const r of running) {
+        // Let the previous peer's after-work (the hub's row moves and checkpoint) finish first.
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_BETWEEN_RUNS_MS));
+        const offset = 40_000_000 + round * 1_000_000;
+        maxRuns.get(r)!.push(await drive({ port: r.port, connections: CONNECTIONS, messages: MESSAGES, message: (n) => oru(n + offset), controlId: (n) => controlId(n + offset) }));
+      }
+    }
+    for (const r of running) {
+      const runs = maxRuns.get(r)!;
+      rows.push({ peer: r.peer.name, mode: `max, C=${CONNECTIONS}`, connections: CONNECTIONS, ...median(runs), rounds: runs.map((x) => x.perSecond) });
       for (const [k, connections] of MORE_CONNECTIONS.entries()) {
         const offset = 30_000_000 + k * 1_000_000;
-        const more = await drive({ port, connections, messages: MESSAGES, message: (n) => oru(n + offset), controlId: (n) => controlId(n + offset) });
-        rows.push({ peer: peer.name, mode: `max, C=${connections}`, connections, ...more });
+        const more = await drive({ port: r.port, connections, messages: MESSAGES, message: (n) => oru(n + offset), controlId: (n) => controlId(n + offset) });
+        rows.push({ peer: r.peer.name, mode: `max, C=${connections}`, connections, ...more });
       }
-      const paced = await drive({ port, connections: CONNECTIONS, messages: LATENCY_RATE * LATENCY_SECONDS, rate: LATENCY_RATE, message: (n) => oru(n + 20_000_000), controlId: (n) => controlId(n + 20_000_000) });
-      rows.push({ peer: peer.name, mode: `${LATENCY_RATE}/s paced, C=${CONNECTIONS}`, connections: CONNECTIONS, ...paced });
-    } finally {
-      await stop(proc);
+      const paced = await drive({ port: r.port, connections: CONNECTIONS, messages: LATENCY_RATE * LATENCY_SECONDS, rate: LATENCY_RATE, message: (n) => oru(n + 20_000_000), controlId: (n) => controlId(n + 20_000_000) });
+      rows.push({ peer: r.peer.name, mode: `${LATENCY_RATE}/s paced, C=${CONNECTIONS}`, connections: CONNECTIONS, ...paced });
     }
+  } finally {
+    await Promise.all(running.map((r) => stop(r.proc)));
   }
 
-  const header = ['peer', 'mode', 'messages', 'msgs/s', 'p50 ms', 'p99 ms', 'AA', 'AE/AR', 'MSA-2 mismatch'];
-  const lines = rows.map((r) => [r.peer, r.mode, r.messages, r.perSecond, r.p50Ms, r.p99Ms, r.accepted, r.rejected, r.mismatched].map(String));
+  const header = ['peer', 'mode', 'messages', 'msgs/s', 'p50 ms', 'p99 ms', 'AA', 'AE/AR', 'MSA-2 mismatch', 'rounds msgs/s'];
+  const lines = rows.map((r) => [r.peer, r.mode, r.messages, r.perSecond, r.p50Ms, r.p99Ms, r.accepted, r.rejected, r.mismatched, r.rounds?.join(' ') ?? ''].map(String));
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
   process.stdout.write(`MLLP benchmark: ~1 KB ORU^R01, one message in flight per connection (${new Date().toISOString()})\n`);
@@ -161,8 +205,13 @@ async function main(): Promise<void> {
   process.stdout.write([fmt(header), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...lines.map(fmt)].join('\n') + '\n');
   const hub = rows.find((r) => r.peer.startsWith('hub') && r.mode.startsWith('max'));
   const bare = rows.find((r) => r.peer.startsWith('@medplum') && r.mode.startsWith('max'));
-  const summary = hub && bare ? { hubVsBare: Number((hub.perSecond / bare.perSecond).toFixed(2)) } : {};
-  process.stdout.write(JSON.stringify({ bench: 'mllp', messages: MESSAGES, connections: CONNECTIONS, machine, rows, ...summary }) + '\n');
+  const ratio = (a: number, b: number): number => Number((a / b).toFixed(2));
+  const summary =
+    hub && bare
+      ? { hubVsBare: ratio(hub.perSecond, bare.perSecond), hubVsBareByRound: (hub.rounds ?? []).map((h, i) => ratio(h, bare.rounds?.[i] ?? NaN)) }
+      : {};
+  if (hub && bare) process.stdout.write(`Hub / bare echo: ${summary.hubVsBare} (medians); by round: ${summary.hubVsBareByRound?.join(', ')}\n`);
+  process.stdout.write(JSON.stringify({ bench: 'mllp', messages: MESSAGES, connections: CONNECTIONS, rounds: ROUNDS, warmup: WARMUP, machine, rows, ...summary }) + '\n');
 }
 
 main().catch((err: unknown) => {

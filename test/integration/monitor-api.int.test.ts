@@ -20,7 +20,7 @@ describe('monitor pages, session cookie, message detail and operations on the bu
     operator = await login(hub.url, 'olga', PASSWORDS.olga);
     viewer = await login(hub.url, 'vic', PASSWORDS.vic);
     expect(await sendMllp(hub.mllpPort, [canaryOru('API-DETAIL-1')])).toEqual(['AA']);
-    const list = (await (await fetch(`${hub.url}/api/v1/messages?controlId=API-DETAIL-1`, { headers: auth(viewer) })).json()) as { items: { id: string }[] };
+    const list = (await (await fetch(`${hub.url}/api/v1/messages?controlId=API-DETAIL-1&direction=inbound`, { headers: auth(viewer) })).json()) as { items: { id: string }[] };
     messageId = list.items[0]!.id;
   });
   afterAll(async () => {

@@ -62,7 +62,7 @@ describe('monitor live overview (server-sent events) on the built hub', () => {
       // The snapshots name endpoints, counts and types only: no patient data, no control ids, no patient keys.
       const wire = sse.events.map((e) => e.data).join('\n');
       for (const secret of [CANARY_NAME, 'CANARYSURNAME', CANARY_MRN, CANARY_DOB, 'SSE-MLLP-1', 'SSE-HTTP-0', 'hCG beta']) expect(wire).not.toContain(secret);
-      const list = (await (await fetch(`${hub.url}/api/v1/messages?controlId=SSE-MLLP-1`, { headers: auth(admin) })).json()) as { items: { patientKey: string }[] };
+      const list = (await (await fetch(`${hub.url}/api/v1/messages?controlId=SSE-MLLP-1&direction=inbound`, { headers: auth(admin) })).json()) as { items: { patientKey: string }[] };
       expect(list.items[0]?.patientKey).toBeTruthy();
       expect(wire).not.toContain(list.items[0]!.patientKey);
     } finally {

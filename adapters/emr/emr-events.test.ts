@@ -1,4 +1,5 @@
 import { EmrEventError } from './errors';
+import { canaryPatient, monitoringOrderBundle } from '../../test/fixtures/fhir-orders';
 import { parseEmrEvent } from './emr-events';
 
 const charge = {
@@ -20,6 +21,29 @@ function fieldOf(input: unknown): string {
 }
 
 describe('parseEmrEvent', () => {
+  test('order.placed: a FHIR Bundle of ServiceRequests with its Patient and Specimen; order.changed: a lone ServiceRequest', () => {
+    const placed = parseEmrEvent(JSON.stringify({ id: 'evt-o1', type: 'order.placed', occurredAt: '2026-12-04T07:00:00-05:00', data: monitoringOrderBundle() }));
+    if (placed.type !== 'order.placed') throw new Error('expected an order event');
+    expect(placed.order.serviceRequests.map((r) => r.id)).toEqual(['sr-e2', 'sr-lh']);
+    expect(Object.keys(placed.order.resources).sort()).toEqual(['Patient/pat-canary', 'Specimen/spec-1', 'urn:uuid:patient']);
+    expect(placed.order.patientId).toBe('pat-canary');
+
+    const lone = { resourceType: 'ServiceRequest', status: 'revoked', code: { coding: [{ code: 'X' }] }, subject: { identifier: { value: 'CANARY-MRN-0001' } } };
+    const changed = parseEmrEvent(JSON.stringify({ id: 'evt-o2', type: 'order.changed', occurredAt: '2026-12-04T07:00:00Z', data: lone }));
+    expect(changed).toMatchObject({ type: 'order.changed', order: { serviceRequests: [lone], patientId: 'CANARY-MRN-0001' } });
+  });
+
+  test('order events that are not usable name the field, never a value', () => {
+    const event = (data: unknown) => ({ id: 'evt-o', type: 'order.placed', occurredAt: '2026-12-04T07:00:00Z', data });
+    const request = (monitoringOrderBundle().entry as { resource: Record<string, unknown> }[])[2]!.resource;
+    expect(fieldOf(event(canaryPatient))).toBe('data.resourceType');
+    expect(fieldOf(event({ resourceType: 'Bundle', entry: [] }))).toBe('data.entry');
+    expect(fieldOf(event({ resourceType: 'Bundle', entry: [{ resource: canaryPatient }] }))).toBe('data.entry');
+    expect(fieldOf(event({ ...request, status: 'pending' }))).toBe('data.status');
+    expect(fieldOf(event({ ...request, code: { coding: [] } }))).toBe('data.code.coding');
+    expect(fieldOf(event({ resourceType: 'Bundle', entry: [{ resource: canaryPatient }, { resource: { ...request, subject: undefined } }] }))).toBe('data.entry[1].resource.subject');
+  });
+
   test('charge.posted → typed charge with cents', () => {
     expect(parseEmrEvent(JSON.stringify(charge))).toEqual({
       id: 'evt-charge-1',

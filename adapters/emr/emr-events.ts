@@ -6,8 +6,8 @@ import { EmrEventError } from './errors';
  * Money is `{ "value": 3500.00, "currency": "USD" }` (as FHIR Money) and is
  * carried as integer cents after parsing.
  */
-export type EmrEventType = 'appointment.booked' | 'appointment.changed' | 'invoice.issued' | 'charge.posted';
-export const EMR_EVENT_TYPES: readonly EmrEventType[] = ['appointment.booked', 'appointment.changed', 'invoice.issued', 'charge.posted'];
+export type EmrEventType = 'appointment.booked' | 'appointment.changed' | 'invoice.issued' | 'charge.posted' | 'order.placed' | 'order.changed';
+export const EMR_EVENT_TYPES: readonly EmrEventType[] = ['appointment.booked', 'appointment.changed', 'invoice.issued', 'charge.posted', 'order.placed', 'order.changed'];
 
 interface EventBase {
   /** The EMR's event ID: the idempotency key when storing. */
@@ -53,10 +53,28 @@ export interface ChargeData {
   diagnoses: string[];
 }
 
+/** A FHIR resource as received (JSON); the parts the hub reads are checked where it reads them. */
+export type FhirJson = { resourceType: string; id?: string } & Record<string, unknown>;
+
+/**
+ * Lab orders as FHIR R4: `data` is one ServiceRequest, or a Bundle whose
+ * entries are ServiceRequests and the Patient and Specimen resources they
+ * reference (references may also point at resources contained in a request).
+ */
+export interface OrderData {
+  /** The ServiceRequests, in the order sent. */
+  serviceRequests: FhirJson[];
+  /** Other resources of the Bundle (Patient, Specimen), by `Type/id` and by fullUrl. */
+  resources: Record<string, FhirJson>;
+  /** The patient's id as the EMR knows it (the first request's subject), for the stored record. */
+  patientId: string;
+}
+
 export type EmrEvent =
   | (EventBase & { type: 'appointment.booked' | 'appointment.changed'; appointment: AppointmentData })
   | (EventBase & { type: 'invoice.issued'; invoice: InvoiceData })
-  | (EventBase & { type: 'charge.posted'; charge: ChargeData });
+  | (EventBase & { type: 'charge.posted'; charge: ChargeData })
+  | (EventBase & { type: 'order.placed' | 'order.changed'; order: OrderData });
 
 /**
  * Parse and validate one event. Errors name the field path (`data.charge.amount`), never a value.
@@ -85,7 +103,53 @@ export function parseEmrEvent(rawBody: Buffer | string): EmrEvent {
       return { ...base, type: 'invoice.issued', invoice: invoice(data) };
     case 'charge.posted':
       return { ...base, type: 'charge.posted', charge: charge(data) };
+    case 'order.placed':
+    case 'order.changed':
+      return { ...base, type: type as 'order.placed' | 'order.changed', order: order(data) };
   }
+}
+
+const SERVICE_REQUEST_STATUS = ['draft', 'active', 'on-hold', 'revoked', 'completed', 'entered-in-error', 'unknown'];
+
+function order(d: Record<string, unknown>): OrderData {
+  const resources: Record<string, FhirJson> = {};
+  const requests: FhirJson[] = [];
+  /** Where each request sits in `data`, for error paths. */
+  const paths: string[] = [];
+  if (d.resourceType === 'ServiceRequest') {
+    requests.push(d as FhirJson);
+    paths.push('data');
+  } else if (d.resourceType === 'Bundle') {
+    if (!Array.isArray(d.entry) || d.entry.length === 0) throw new EmrEventError('order bundle has no entries', 'data.entry');
+    d.entry.forEach((raw, i) => {
+      const entry = obj(raw, `data.entry[${i}]`);
+      const r = obj(entry.resource, `data.entry[${i}].resource`);
+      const rt = str(r.resourceType, `data.entry[${i}].resource.resourceType`);
+      if (rt === 'ServiceRequest') {
+        requests.push(r as FhirJson);
+        paths.push(`data.entry[${i}].resource`);
+      } else {
+        if (typeof r.id === 'string') resources[`${rt}/${r.id}`] = r as FhirJson;
+        if (typeof entry.fullUrl === 'string') resources[entry.fullUrl] = r as FhirJson;
+      }
+    });
+    if (requests.length === 0) throw new EmrEventError('order bundle holds no ServiceRequest', 'data.entry');
+  } else {
+    throw new EmrEventError('order data must be a FHIR ServiceRequest or Bundle', 'data.resourceType');
+  }
+  requests.forEach((r, i) => {
+    const path = paths[i]!;
+    const status = str(r.status, `${path}.status`);
+    if (!SERVICE_REQUEST_STATUS.includes(status)) throw new EmrEventError('status is not a FHIR ServiceRequest.status', `${path}.status`);
+    const code = obj(r.code, `${path}.code`);
+    if (!Array.isArray(code.coding) || code.coding.length === 0) throw new EmrEventError('code needs at least one coding', `${path}.code.coding`);
+    obj(r.subject, `${path}.subject`);
+  });
+  const subject = requests[0]!.subject as Record<string, unknown>;
+  const ref = typeof subject.reference === 'string' ? subject.reference.replace(/^.*Patient\//, '') : undefined;
+  const identifier = subject.identifier as Record<string, unknown> | undefined;
+  const patientId = idString(ref ?? identifier?.value, `${paths[0]!}.subject`);
+  return { serviceRequests: requests, resources, patientId };
 }
 
 const APPOINTMENT_STATUS = ['proposed', 'pending', 'booked', 'arrived', 'fulfilled', 'cancelled', 'noshow', 'entered-in-error', 'checked-in', 'waitlist'];

@@ -147,5 +147,8 @@ function patientIdOf(event: EmrEvent): string {
       return event.invoice.patientId;
     case 'charge.posted':
       return event.charge.patientId;
+    case 'order.placed':
+    case 'order.changed':
+      return event.order.patientId;
   }
 }

@@ -1,6 +1,8 @@
 import { CANARY_DOB, CANARY_MRN, CANARY_NAME } from '../../test/fixtures/canary';
 import { canariesIn, flowNode, helper, logEvents, MessageTap, StatusTap, withCatalog } from '../../test/support/node-red-helper';
 import type { FlowNode, TestMsg } from '../../test/support/node-red-helper';
+import { parseEmrEvent } from '../../adapters/emr';
+import { monitoringOrderBundle } from '../../test/fixtures/fhir-orders';
 import { startHubHarness } from '../emr-in/testing/webhook-harness';
 import type { HubHarness } from '../emr-in/testing/webhook-harness';
 import pendingOrdersInit = require('./pending-orders');
@@ -87,8 +89,26 @@ describe('pending-orders node', () => {
     expect((await answered.next()).orders).toEqual([]);
   });
 
+  test('keeps the orders of an EMR order event (FHIR ServiceRequests), answers a host query from them, and a revoke cancels them', async () => {
+    const { saved, answered } = await load();
+    const event = (type: string, status: string) => parseEmrEvent(JSON.stringify({ id: `evt-${status}`, type, occurredAt: '2026-12-04T07:00:00-05:00', data: monitoringOrderBundle('S26-000888', status) }));
+    flowNode('keep').receive({ payload: {}, emrEvent: event('order.placed', 'active'), hubMessageId: 'emr-1' } as TestMsg);
+    const out = await saved.next();
+    // 10501-5 has no instrument code in this node's table: it goes as it is.
+    expect(out.orders).toEqual([expect.objectContaining({ specimenId: 'S26-000888', tests: ['E2', '10501-5'], priority: 'S' })]);
+    flowNode('ask').receive({ query: { specimenIds: ['S26-000888'], testIds: [], allTests: true } } as TestMsg);
+    expect(((await answered.next()).orders as { tests: string[] }[]).map((o) => o.tests)).toEqual([['E2', '10501-5']]);
+
+    flowNode('keep').receive({ payload: {}, emrEvent: event('order.changed', 'revoked') } as TestMsg);
+    expect(await saved.next()).toMatchObject({ orders: [], cancelled: ['S26-000888'] });
+    flowNode('ask').receive({ query: { specimenIds: ['S26-000888'], testIds: [], allTests: true } } as TestMsg);
+    expect((await answered.next()).orders).toEqual([]);
+  });
+
   test('a message that is not an order, or a msg without a query, reaches Catch as PARSE, not retryable', async () => {
     const { caught } = await load();
+    flowNode('keep').receive({ payload: {}, emrEvent: { type: 'charge.posted', charge: {} } } as TestMsg);
+    expect(await caught.next()).toMatchObject({ error: { code: 'PARSE' }, retryable: false });
     flowNode('keep').receive({ payload: ORM.replace('ORM^O01', 'ADT^A01') } as TestMsg);
     expect(await caught.next()).toMatchObject({ error: { code: 'PARSE' }, retryable: false });
     flowNode('ask').receive({ payload: 'x' } as TestMsg);

@@ -2,8 +2,8 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { AstmHostQuery } from '../../adapters/astm';
 import { parse } from '../../adapters/hl7';
 import type { Hl7Message } from '../../adapters/hl7';
-import { orderMessageType, ordersFromHl7, PendingOrderStore, resultsBySpecimen } from '../../adapters/lab';
-import type { ResultObservation } from '../../adapters/lab';
+import { orderMessageType, ordersFromHl7, ordersFromServiceRequests, PendingOrderStore, resultsBySpecimen } from '../../adapters/lab';
+import type { FhirOrderInput, OrdersFromHl7, ResultObservation } from '../../adapters/lab';
 import { IntegrationError, errorCode } from '../../adapters/shared/errors';
 import { getHubServices } from '../../adapters/shared/registry';
 import { setStatus } from '../shared/status';
@@ -20,9 +20,11 @@ type Msg = NodeMessage & Record<string, unknown>;
 /**
  * Pending lab orders, kept durably in the hub's message store by specimen id.
  *
- * - save: an ORM^O01 / OML^O21 (msg.hl7 or msg.payload) → its orders are
- *   stored, then the msg goes on with msg.orders (for an analyzer download)
- *   and msg.cancelled; msg.payload is untouched (to forward to the LIS).
+ * - save: an ORM^O01 / OML^O21 (msg.hl7 or msg.payload), or an EMR
+ *   `order.placed` / `order.changed` event of FHIR ServiceRequests (emr in's
+ *   msg.emrEvent) → its orders are stored, then the msg goes on with
+ *   msg.orders (for an analyzer download) and msg.cancelled; msg.payload is
+ *   untouched (to forward to the LIS).
  * - answer: astm-in's host query (msg.query) → msg.orders, the pending
  *   orders of the specimens asked for; none means astm-out answers "no information".
  * - complete: results (msg.observations, FHIR Observations from astm-in or
@@ -65,14 +67,7 @@ export = function init(RED: NodeAPI): void {
         setStatus(node, 'connected', RED._('pending-orders.status.completed', { count }));
         return;
       }
-      let hl7: Hl7Message;
-      try {
-        hl7 = msg.hl7 && typeof msg.hl7 === 'object' && Array.isArray((msg.hl7 as Hl7Message).segments) ? (msg.hl7 as Hl7Message) : parse(String(msg.payload ?? ''));
-      } catch {
-        throw new IntegrationError('the order message could not be read', 'PARSE', false);
-      }
-      if (!orderMessageType(hl7)) throw new IntegrationError('not an ORM^O01 or OML^O21 message', 'PARSE', false);
-      const change = ordersFromHl7(hl7, tests ? { tests } : {});
+      const change = ordersOf(msg, tests);
       await store.save(change, { hubMessageId: typeof msg.hubMessageId === 'string' ? msg.hubMessageId : undefined, flowId: node.z ?? null, nodeId: node.id });
       msg.orders = change.orders;
       msg.cancelled = change.cancelled;
@@ -102,3 +97,23 @@ export = function init(RED: NodeAPI): void {
   }
   RED.nodes.registerType('pending-orders', PendingOrders);
 };
+
+/** The orders a save-mode msg carries: FHIR ServiceRequests of an EMR order event, else an ORM/OML. */
+function ordersOf(msg: Msg, tests: Record<string, string> | undefined): OrdersFromHl7 {
+  const options = tests ? { tests } : {};
+  const event = msg.emrEvent as { type?: unknown; order?: FhirOrderInput } | undefined;
+  if (event && typeof event === 'object') {
+    if ((event.type === 'order.placed' || event.type === 'order.changed') && event.order && Array.isArray(event.order.serviceRequests)) {
+      return ordersFromServiceRequests(event.order, options);
+    }
+    throw new IntegrationError('not an EMR order event (order.placed or order.changed)', 'PARSE', false);
+  }
+  let hl7: Hl7Message;
+  try {
+    hl7 = msg.hl7 && typeof msg.hl7 === 'object' && Array.isArray((msg.hl7 as Hl7Message).segments) ? (msg.hl7 as Hl7Message) : parse(String(msg.payload ?? ''));
+  } catch {
+    throw new IntegrationError('the order message could not be read', 'PARSE', false);
+  }
+  if (!orderMessageType(hl7)) throw new IntegrationError('not an ORM^O01 or OML^O21 message', 'PARSE', false);
+  return ordersFromHl7(hl7, options);
+}

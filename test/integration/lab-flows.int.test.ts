@@ -2,9 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fieldValue } from '../../adapters/astm';
 import { IMMULITE_IVF_STREAM } from '../../adapters/astm/fixtures/ivf-streams';
+import { signWebhook } from '../../adapters/emr';
 import { buildAck, parse, serialize } from '../../adapters/hl7';
 import { MllpServer } from '../../adapters/mllp';
 import { CANARY_DOB, CANARY_MRN, CANARY_NAME } from '../fixtures/canary';
+import { monitoringOrderBundle } from '../fixtures/fhir-orders';
 import type { AnalyzerSimulator } from '../sim/analyzer-simulator';
 import { play, startAnalyzer } from '../support/astm-harness';
 import { startFakeFhirServer } from '../support/fake-fhir-server';
@@ -26,6 +28,7 @@ const ROOT = join(__dirname, '..', '..');
 const FLOWS = join(ROOT, 'flows');
 const PASSWORD = 'admin-password-for-lab-tests';
 const EMR_TOKEN = 'emr-token-for-lab-tests';
+const EMR_WEBHOOK_SECRET = 'emr-webhook-secret-for-lab-tests';
 const PATIENT_SYSTEM = 'urn:ivf-hub:patient-id';
 const LOINC = 'http://loinc.org';
 const UCUM = 'http://unitsofmeasure.org';
@@ -179,6 +182,7 @@ describe('lab flows in the built hub (as npm start runs them)', () => {
       HUB_MLLP_PORT: String(mllpPort),
       HUB_EMR_FHIR_URL: fhir.baseUrl,
       HUB_EMR_TOKEN: EMR_TOKEN,
+      HUB_EMR_WEBHOOK_SECRET: EMR_WEBHOOK_SECRET,
       HUB_LIS_MLLP_HOST: '127.0.0.1',
       HUB_LIS_MLLP_PORT: String(lisPort),
     });
@@ -291,17 +295,21 @@ describe('lab flows in the built hub (as npm start runs them)', () => {
     expect(((await example.json()) as FlowNode[]).map((n) => n.id)).toEqual(flowFile('lab-results.json').map((n) => n.id));
   });
 
+  /** The analyzer asks for a specimen; the answer's O records as [specimen, test, O.<field>]. */
+  async function askAnalyzer(label: string, specimen: string, at: string, field: number): Promise<(string | undefined)[][]> {
+    const sent = sim.received.length;
+    await play(sim, label, query(specimen, at));
+    await sim.waitForReceived(sent + 1, 20_000);
+    const answer = sim.received.slice(sent).map((r) => r.message).find((m) => m.records.some((r) => r.type === 'O'))!;
+    const d = answer.delimiters;
+    return answer.patients.flatMap((p) => p.orders.map((o) => o.record!)).map((o) => [fieldValue(o, 3, d), fieldValue(o, 5, d, 4), fieldValue(o, field, d)]);
+  }
+
   test('an EMR order (ORM^O01) is kept pending, sent to the LIS, answers the analyzer host query, and is closed by its results', async () => {
     await sendHl7(orm('EMR-0001', 'S26-900001'));
     await waitFor('the order at the LIS', () => lisReceived.some((m) => m.includes('EMR-0001')), 20_000, hub);
-    const sent = sim.received.length;
-    await play(sim, 'immulite-query', query('S26-900001', '20261204120000'));
-    await sim.waitForReceived(sent + 1, 20_000);
-    // The answer is the session whose O records carry report type Q (a query response).
-    const answer = sim.received.slice(sent).map((r) => r.message).find((m) => m.records.some((r) => r.type === 'O'))!;
-    const d = answer.delimiters;
-    const orders = answer.patients.flatMap((p) => p.orders.map((o) => o.record!));
-    expect(orders.map((o) => [fieldValue(o, 3, d), fieldValue(o, 5, d, 4), fieldValue(o, 26, d)])).toEqual([
+    // O.26 report type Q: a query response.
+    expect(await askAnalyzer('immulite-query', 'S26-900001', '20261204120000', 26)).toEqual([
       ['S26-900001', 'E2', 'Q'],
       ['S26-900001', 'HCG', 'Q'],
     ]);
@@ -329,6 +337,22 @@ describe('lab flows in the built hub (as npm start runs them)', () => {
     const newest = (await answers())[0]!;
     const stored = (await (await fetch(`${hub.url}/api/v1/messages/${newest.id}?includeBody=true`, { headers })).json()) as { body: { data: string } };
     expect(stored.body.data.split('\r').filter(Boolean).map((r) => r[0]).join('')).toBe('HL');
+  });
+
+  test('an EMR order as FHIR ServiceRequests (signed order.placed on /in/emr/orders) answers the analyzer host query; nothing goes to the LIS', async () => {
+    const lisBefore = lisReceived.length;
+    const body = JSON.stringify({ id: 'evt-fhir-order-1', type: 'order.placed', occurredAt: '2026-12-04T07:00:00-05:00', data: monitoringOrderBundle('S26-900002') });
+    const post = await fetch(`${hub.url}/in/emr/orders`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-emr-signature': signWebhook(EMR_WEBHOOK_SECRET, body, Math.floor(Date.now() / 1000)) }, body });
+    expect(post.status).toBe(202);
+    const kept = async (): Promise<boolean> =>
+      ((await (await fetch(`${hub.url}/api/v1/messages?endpoint=pending-orders&controlId=S26-900002`, { headers })).json()) as { items: unknown[] }).items.length > 0;
+    await waitFor('the FHIR order kept pending', kept, 20_000, hub);
+    // O.6 priority: the E2 request is stat.
+    expect(await askAnalyzer('immulite-query-fhir', 'S26-900002', '20261204121000', 6)).toEqual([
+      ['S26-900002', 'E2', 'S'],
+      ['S26-900002', 'LH', 'S'],
+    ]);
+    expect(lisReceived.slice(lisBefore).some((m) => m.includes('S26-900002'))).toBe(false);
   });
 });
 

@@ -39,6 +39,7 @@ describe('pending-orders node', () => {
       { id: 'f1', type: 'tab' },
       { id: 'keep', z: 'f1', type: 'pending-orders', mode: 'save', tests: '{"2243-4": "E2", "21198-7": "HCG"}', wires: [['saved']] },
       { id: 'ask', z: 'f1', type: 'pending-orders', mode: 'answer', tests: '', wires: [['answered']] },
+      { id: 'keepOrm', z: 'f1', type: 'pending-orders', mode: 'save', tests: '{"2243-4": "E2"}', lisOrm: true, wires: [['saved']] },
       { id: 'close', z: 'f1', type: 'pending-orders', mode: 'complete', tests: '', wires: [['closed']] },
       { id: 'closed', z: 'f1', type: 'helper' },
       { id: 'saved', z: 'f1', type: 'helper' },
@@ -103,6 +104,13 @@ describe('pending-orders node', () => {
     expect(await saved.next()).toMatchObject({ orders: [], cancelled: ['S26-000888'] });
     flowNode('ask').receive({ query: { specimenIds: ['S26-000888'], testIds: [], allTests: true } } as TestMsg);
     expect((await answered.next()).orders).toEqual([]);
+
+    // ORM for LIS: the same orders as an ORM^O01 in msg.payload, which this node reads back as the same orders.
+    flowNode('keepOrm').receive({ payload: {}, emrEvent: event('order.placed', 'active') } as TestMsg);
+    const withOrm = await saved.next();
+    expect(String(withOrm.payload)).toMatch(/^MSH\|\^~\\&\|IVFHUB\|\|LIS\|\|\d{14}\+0000\|\|ORM\^O01\^ORM_O01\|/);
+    flowNode('keep').receive({ payload: withOrm.payload } as TestMsg);
+    expect((await saved.next()).orders).toEqual(withOrm.orders);
   });
 
   test('a message that is not an order, or a msg without a query, reaches Catch as PARSE, not retryable', async () => {

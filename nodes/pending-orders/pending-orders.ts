@@ -2,7 +2,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import type { AstmHostQuery } from '../../adapters/astm';
 import { parse } from '../../adapters/hl7';
 import type { Hl7Message } from '../../adapters/hl7';
-import { orderMessageType, ordersFromHl7, ordersFromServiceRequests, PendingOrderStore, resultsBySpecimen } from '../../adapters/lab';
+import { orderMessageType, ordersFromHl7, ordersFromServiceRequests, ormFromOrders, PendingOrderStore, resultsBySpecimen } from '../../adapters/lab';
 import type { FhirOrderInput, OrdersFromHl7, ResultObservation } from '../../adapters/lab';
 import { IntegrationError, errorCode } from '../../adapters/shared/errors';
 import { getHubServices } from '../../adapters/shared/registry';
@@ -13,6 +13,8 @@ interface PendingOrdersDef extends NodeDef {
   mode: 'save' | 'answer' | 'complete';
   /** JSON: EMR test code (or LOINC) → instrument test code. */
   tests: string;
+  /** save: FHIR order events also become an ORM^O01 for the LIS in msg.payload. */
+  lisOrm?: boolean;
 }
 
 type Msg = NodeMessage & Record<string, unknown>;
@@ -69,6 +71,11 @@ export = function init(RED: NodeAPI): void {
       }
       const change = ordersOf(msg, tests);
       await store.save(change, { hubMessageId: typeof msg.hubMessageId === 'string' ? msg.hubMessageId : undefined, flowId: node.z ?? null, nodeId: node.id });
+      const event = msg.emrEvent as { id?: unknown } | undefined;
+      if (def.lisOrm === true && event && typeof event.id === 'string') {
+        const orm = ormFromOrders(change, { sourceId: event.id });
+        if (orm !== undefined) msg.payload = orm;
+      }
       msg.orders = change.orders;
       msg.cancelled = change.cancelled;
       count += change.orders.length + change.cancelled.length;

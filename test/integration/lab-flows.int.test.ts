@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fieldValue } from '../../adapters/astm';
+import { ordersFromHl7 } from '../../adapters/lab';
 import { IMMULITE_IVF_STREAM } from '../../adapters/astm/fixtures/ivf-streams';
 import { signWebhook } from '../../adapters/emr';
 import { buildAck, parse, serialize } from '../../adapters/hl7';
@@ -339,7 +340,7 @@ describe('lab flows in the built hub (as npm start runs them)', () => {
     expect(stored.body.data.split('\r').filter(Boolean).map((r) => r[0]).join('')).toBe('HL');
   });
 
-  test('an EMR order as FHIR ServiceRequests (signed order.placed on /in/emr/orders) answers the analyzer host query; nothing goes to the LIS', async () => {
+  test('an EMR order as FHIR ServiceRequests (signed order.placed on /in/emr/orders) reaches the LIS as an ORM^O01 and answers the analyzer host query', async () => {
     const lisBefore = lisReceived.length;
     const body = JSON.stringify({ id: 'evt-fhir-order-1', type: 'order.placed', occurredAt: '2026-12-04T07:00:00-05:00', data: monitoringOrderBundle('S26-900002') });
     const post = await fetch(`${hub.url}/in/emr/orders`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-emr-signature': signWebhook(EMR_WEBHOOK_SECRET, body, Math.floor(Date.now() / 1000)) }, body });
@@ -352,7 +353,9 @@ describe('lab flows in the built hub (as npm start runs them)', () => {
       ['S26-900002', 'E2', 'S'],
       ['S26-900002', 'LH', 'S'],
     ]);
-    expect(lisReceived.slice(lisBefore).some((m) => m.includes('S26-900002'))).toBe(false);
+    await waitFor('the ORM at the LIS', () => lisReceived.slice(lisBefore).some((m) => m.includes('S26-900002')), 20_000, hub);
+    const orm = parse(lisReceived.slice(lisBefore).find((m) => m.includes('S26-900002'))!);
+    expect(ordersFromHl7(orm).orders).toEqual([expect.objectContaining({ specimenId: 'S26-900002', orderedCodes: ['2243-4', '10501-5'], priority: 'S', patient: expect.objectContaining({ id: CANARY_MRN }) })]);
   });
 });
 

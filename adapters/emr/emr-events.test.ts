@@ -26,7 +26,12 @@ describe('parseEmrEvent', () => {
     if (placed.type !== 'order.placed') throw new Error('expected an order event');
     expect(placed.order.serviceRequests.map((r) => r.id)).toEqual(['sr-e2', 'sr-lh']);
     expect(Object.keys(placed.order.resources).sort()).toEqual(['Patient/pat-canary', 'Specimen/spec-1', 'urn:uuid:patient']);
-    expect(placed.order.patientId).toBe('pat-canary');
+    // Keyed like HL7 PID-3: the referenced Patient's MR identifier.
+    expect(placed.order.patientId).toBe('CANARY-MRN-0001');
+    const contained = parseEmrEvent(JSON.stringify({ id: 'evt-o3', type: 'order.placed', occurredAt: '2026-12-04T07:00:00Z', data: { resourceType: 'ServiceRequest', status: 'active', code: { coding: [{ code: 'X' }] }, contained: [{ ...canaryPatient, id: 'p' }], subject: { reference: '#p' } } }));
+    expect(contained).toMatchObject({ order: { patientId: 'CANARY-MRN-0001' } });
+    const byId = parseEmrEvent(JSON.stringify({ id: 'evt-o4', type: 'order.placed', occurredAt: '2026-12-04T07:00:00Z', data: { resourceType: 'ServiceRequest', status: 'active', code: { coding: [{ code: 'X' }] }, subject: { reference: 'Patient/emr-77' } } }));
+    expect(byId).toMatchObject({ order: { patientId: 'emr-77' } });
 
     const lone = { resourceType: 'ServiceRequest', status: 'revoked', code: { coding: [{ code: 'X' }] }, subject: { identifier: { value: 'CANARY-MRN-0001' } } };
     const changed = parseEmrEvent(JSON.stringify({ id: 'evt-o2', type: 'order.changed', occurredAt: '2026-12-04T07:00:00Z', data: lone }));

@@ -145,11 +145,25 @@ function order(d: Record<string, unknown>): OrderData {
     if (!Array.isArray(code.coding) || code.coding.length === 0) throw new EmrEventError('code needs at least one coding', `${path}.code.coding`);
     obj(r.subject, `${path}.subject`);
   });
-  const subject = requests[0]!.subject as Record<string, unknown>;
-  const ref = typeof subject.reference === 'string' ? subject.reference.replace(/^.*Patient\//, '') : undefined;
+  return { serviceRequests: requests, resources, patientId: idString(patientIdOf(requests[0]!, resources), `${paths[0]!}.subject`) };
+}
+
+/**
+ * The first request's patient, as the hub keys patients elsewhere (the MRN of
+ * HL7 PID-3): the subject's identifier, else the MR identifier of the Patient
+ * it references (in the Bundle or contained), else the referenced Patient's id.
+ */
+function patientIdOf(request: FhirJson, resources: Record<string, FhirJson>): unknown {
+  const subject = request.subject as Record<string, unknown>;
   const identifier = subject.identifier as Record<string, unknown> | undefined;
-  const patientId = idString(ref ?? identifier?.value, `${paths[0]!}.subject`);
-  return { serviceRequests: requests, resources, patientId };
+  if (identifier?.value !== undefined) return identifier.value;
+  const reference = typeof subject.reference === 'string' ? subject.reference : undefined;
+  if (reference === undefined) return undefined;
+  const contained = Array.isArray(request.contained) ? (request.contained as Record<string, unknown>[]) : [];
+  const patient = reference.startsWith('#') ? contained.find((c) => c?.id === reference.slice(1)) : resources[reference] ?? resources[reference.replace(/^.*\/(Patient\/[^/]+)$/, '$1')];
+  const ids = Array.isArray(patient?.identifier) ? (patient.identifier as Record<string, unknown>[]) : [];
+  const mr = ids.find((i) => Array.isArray((i?.type as Record<string, unknown> | undefined)?.coding) && ((i.type as Record<string, unknown>).coding as Record<string, unknown>[]).some((c) => c?.code === 'MR'));
+  return mr?.value ?? ids[0]?.value ?? (reference.startsWith('#') ? undefined : reference.replace(/^.*Patient\//, ''));
 }
 
 const APPOINTMENT_STATUS = ['proposed', 'pending', 'booked', 'arrived', 'fulfilled', 'cancelled', 'noshow', 'entered-in-error', 'checked-in', 'waitlist'];

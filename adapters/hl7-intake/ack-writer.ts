@@ -1,4 +1,4 @@
-import { buildAck, buildAckFromRaw, encodeHl7Buffer, encodingCharacters, segmentGetRaw, serialize, set } from '../hl7';
+import { buildAck, buildAckFromRaw, encodeHl7Buffer, encodingCharacters, formatTimestamp, segmentGetRaw, serialize, set } from '../hl7';
 import type { AckCode, AckError, Hl7Batch, Hl7Delimiters, Hl7Message, Hl7Segment } from '../hl7';
 // Pooled: one OpenSSL call per ACK was ~1% of the intake's event-loop time (bench:mllp profile).
 import { randomBytesPooled as randomBytes } from '../store/random-pool';
@@ -60,7 +60,7 @@ export class AckWriter {
    * @param acks - per group, per message
    */
   batch(batch: Hl7Batch, acks: ReadonlyArray<ReadonlyArray<Hl7Message | undefined>>): string {
-    const stamp = timestamp(this.date());
+    const stamp = formatTimestamp(this.date());
     let out = '';
     if (batch.fileHeader) out += header('FHS', batch.fileHeader, batch.delimiters, stamp);
     batch.batches.forEach((group, g) => {
@@ -111,9 +111,4 @@ function header(id: 'FHS' | 'BHS', received: Hl7Segment, d: Hl7Delimiters, stamp
   const fields = [id, encodingCharacters(d), raw(5), raw(6), raw(3), raw(4), stamp, '', '', '', newControlId(), raw(11)];
   while (fields.length > 2 && fields[fields.length - 1] === '') fields.pop();
   return fields.join(d.field) + '\r';
-}
-
-function timestamp(now: Date): string {
-  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
-  return `${p(now.getUTCFullYear(), 4)}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}+0000`;
 }

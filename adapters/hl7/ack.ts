@@ -241,7 +241,7 @@ function trimTrailing(parts: string[], sep: string): string {
 }
 
 /** HL7 TS/DTM in UTC with an explicit offset, so the value is unambiguous. */
-function formatTimestamp(now: Date): string {
+export function formatTimestamp(now: Date): string {
   const p = (n: number, w = 2): string => String(n).padStart(w, '0');
   return (
     p(now.getUTCFullYear(), 4) +

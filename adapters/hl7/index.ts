@@ -52,6 +52,7 @@ export { fieldName, describePath, knownSegments } from './field-names';
 export {
   buildAck,
   buildAckFromRaw,
+  formatTimestamp,
   ackErrorFor,
   type AckCode,
   type AckError,

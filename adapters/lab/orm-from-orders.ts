@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DEFAULT_DELIMITERS, encodeEscapes, encodingCharacters } from '../hl7';
+import { DEFAULT_DELIMITERS, encodeEscapes, encodingCharacters, formatTimestamp } from '../hl7';
 import type { OrdersFromHl7, PendingOrder } from './pending-orders';
 
 export interface OrmOptions {
@@ -37,7 +37,7 @@ export function ormFromOrders(change: OrdersFromHl7, options: OrmOptions): strin
   const esc = (s: string | undefined): string => (s ? encodeEscapes(s, d) : '');
   const controlId = createHash('sha256').update(options.sourceId).digest('hex').slice(0, 20).toUpperCase();
   const segments = [
-    ['MSH', encodingCharacters(d), esc(options.sendingApplication ?? 'IVFHUB'), esc(options.sendingFacility), esc(options.receivingApplication ?? 'LIS'), esc(options.receivingFacility), timestamp(options.now ?? new Date()), '', 'ORM^O01^ORM_O01', controlId, 'P', '2.5.1'].join(d.field),
+    ['MSH', encodingCharacters(d), esc(options.sendingApplication ?? 'IVFHUB'), esc(options.sendingFacility), esc(options.receivingApplication ?? 'LIS'), esc(options.receivingFacility), formatTimestamp(options.now ?? new Date()), '', 'ORM^O01^ORM_O01', controlId, 'P', '2.5.1'].join(d.field),
   ];
   const patient = change.orders.find((o) => o.patient)?.patient;
   if (patient) {
@@ -61,9 +61,4 @@ function orderGroup(control: string, order: PendingOrder, code: string, n: numbe
   const coded = /^\d{1,7}-\d$/.test(code) ? `${code}^^LN` : esc(code);
   const obr = ['OBR', String(n), placer, specimen, coded, PRIORITY[order.priority ?? 'R'] ?? 'R', '', order.collectedAt ?? ''];
   return [['ORC', control, placer, specimen].join('|'), obr.join('|').replace(/\|+$/, '')];
-}
-
-function timestamp(now: Date): string {
-  const p = (v: number, w = 2): string => String(v).padStart(w, '0');
-  return `${p(now.getUTCFullYear(), 4)}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}+0000`;
 }

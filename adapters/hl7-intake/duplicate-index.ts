@@ -69,6 +69,8 @@ export class DuplicateIndex {
   private next = new Int32Array(0);
   private idLength = new Uint8Array(0);
   private ids = new Uint8Array(0);
+  /** `ids` as a Buffer, made once per growth rather than once per message. */
+  private idsView = Buffer.alloc(0);
   /** Record ids too long for their slot, and retransmissions waiting on a pending entry: both rare, by sequence number. */
   private readonly longIds = new Map<number, string>();
   private readonly waiters = new Map<number, (() => void)[]>();
@@ -146,9 +148,8 @@ export class DuplicateIndex {
   bind(seq: number, recordId: string): void {
     const slot = this.slotOf(seq);
     if (slot < 0) return;
-    const offset = this.ids.byteOffset + slot * ID_BYTES;
     if (Buffer.byteLength(recordId) <= ID_BYTES) {
-      this.idLength[slot] = Buffer.from(this.ids.buffer, offset, ID_BYTES).write(recordId);
+      this.idLength[slot] = this.idsView.write(recordId, slot * ID_BYTES, ID_BYTES);
       this.longIds.delete(seq);
     } else {
       this.idLength[slot] = 0;
@@ -210,7 +211,7 @@ export class DuplicateIndex {
   private recordId(slot: number): string | undefined {
     const length = this.idLength[slot]!;
     if (length === 0) return this.longIds.get(this.seqOf[slot]!);
-    return Buffer.from(this.ids.buffer, this.ids.byteOffset + slot * ID_BYTES, length).toString('utf8');
+    return this.idsView.toString('utf8', slot * ID_BYTES, slot * ID_BYTES + length);
   }
 
   /** Entries are kept in arrival order, so expired ones are at the front. */
@@ -274,6 +275,7 @@ export class DuplicateIndex {
     this.next = new Int32Array(capacity).fill(-1);
     this.idLength = new Uint8Array(capacity);
     this.ids = new Uint8Array(capacity * ID_BYTES);
+    this.idsView = Buffer.from(this.ids.buffer, this.ids.byteOffset, this.ids.byteLength);
     this.chains.clear();
     for (let seq = this.oldest; seq < this.written; seq++) {
       const f = seq % from.capacity;

@@ -747,22 +747,17 @@ function storeError(): AckError {
   return { code: 207, text: 'message could not be stored; resend later' };
 }
 
-/**
- * SHA-256 over the message text with MSH-7 (date/time of message) left out:
- * senders that regenerate MSH-7 when they resend still match. Read from the
- * text as received (an unchanged message serializes byte-identical to it),
- * not re-serialized: this runs for every message.
- *
- * @param text - the message as decoded
- * @param separator - its field separator (MSH-1)
- */
 const MSH = Buffer.from('MSH', 'latin1');
 
 /**
- * Digest of a message as received, MSH-7 (the send time a retransmission may
- * renew) left out. Works on the bytes: the header up to MSH-7 is ASCII in
- * every charset the intake reads (MSH-18: ASCII, UTF-8, ISO-8859-1), so the
- * separators are found byte for byte, and nothing is re-encoded.
+ * SHA-256 over the message as received with MSH-7 (date/time of message)
+ * left out: senders that regenerate MSH-7 when they resend still match.
+ * Read from the bytes, not re-serialized or re-encoded: this runs for every
+ * message, and the header up to MSH-7 is ASCII in every charset the intake
+ * reads (MSH-18: ASCII, UTF-8, ISO-8859-1), so separators are found byte for byte.
+ *
+ * @param body - the message bytes as received
+ * @param separator - its field separator (MSH-1)
  */
 function contentDigest(body: Buffer, separator: string): Buffer {
   const hash = createHash('sha256');

@@ -1,4 +1,5 @@
 import { EmrEventError } from './errors';
+import { asJson, resolveReference, typedIdentifier } from './fhir-json';
 
 /**
  * Events the EMR core pushes to the hub. Wire format (JSON):
@@ -154,16 +155,12 @@ function order(d: Record<string, unknown>): OrderData {
  * it references (in the Bundle or contained), else the referenced Patient's id.
  */
 function patientIdOf(request: FhirJson, resources: Record<string, FhirJson>): unknown {
-  const subject = request.subject as Record<string, unknown>;
-  const identifier = subject.identifier as Record<string, unknown> | undefined;
-  if (identifier?.value !== undefined) return identifier.value;
-  const reference = typeof subject.reference === 'string' ? subject.reference : undefined;
-  if (reference === undefined) return undefined;
-  const contained = Array.isArray(request.contained) ? (request.contained as Record<string, unknown>[]) : [];
-  const patient = reference.startsWith('#') ? contained.find((c) => c?.id === reference.slice(1)) : resources[reference] ?? resources[reference.replace(/^.*\/(Patient\/[^/]+)$/, '$1')];
-  const ids = Array.isArray(patient?.identifier) ? (patient.identifier as Record<string, unknown>[]) : [];
-  const mr = ids.find((i) => Array.isArray((i?.type as Record<string, unknown> | undefined)?.coding) && ((i.type as Record<string, unknown>).coding as Record<string, unknown>[]).some((c) => c?.code === 'MR'));
-  return mr?.value ?? ids[0]?.value ?? (reference.startsWith('#') ? undefined : reference.replace(/^.*Patient\//, ''));
+  const subject = asJson(request.subject);
+  const byIdentifier = asJson(subject?.identifier)?.value;
+  if (byIdentifier !== undefined) return byIdentifier;
+  const patient = resolveReference(subject, request, resources);
+  const reference = subject?.reference;
+  return (patient && typedIdentifier(patient.identifier, 'MR')) ?? (typeof reference === 'string' && !reference.startsWith('#') ? reference.replace(/^.*Patient\//, '') : undefined);
 }
 
 const APPOINTMENT_STATUS = ['proposed', 'pending', 'booked', 'arrived', 'fulfilled', 'cancelled', 'noshow', 'entered-in-error', 'checked-in', 'waitlist'];

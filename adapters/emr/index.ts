@@ -15,6 +15,7 @@ export { WebhookVerifier, signWebhook } from './webhook-verifier';
 export type { HeaderMap, VerifiedRequest, WebhookVerifierDeps, WebhookVerifierOptions } from './webhook-verifier';
 export { InMemoryReplayGuard, type ReplayGuard } from './replay-guard';
 export { parseEmrEvent, EMR_EVENT_TYPES } from './emr-events';
+export { asJson, identifierValue, listOf, resolveReference, typedIdentifier } from './fhir-json';
 export type { AppointmentData, ChargeData, EmrEvent, EmrEventType, FhirJson, InvoiceData, OrderData } from './emr-events';
 export { EmrEventReceiver, type EmrReceiveResult } from './emr-receiver';
 export {

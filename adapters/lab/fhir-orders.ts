@@ -1,3 +1,4 @@
+import { asJson, identifierValue, listOf, resolveReference, typedIdentifier } from '../emr';
 import type { OrderMappingOptions, OrdersFromHl7, PendingOrder } from './pending-orders';
 
 type Json = Record<string, unknown>;
@@ -36,13 +37,13 @@ export function ordersFromServiceRequests(input: FhirOrderInput, options: OrderM
   const bySpecimen = new Map<string, PendingOrder>();
   for (const request of input.serviceRequests) {
     const resolve = (ref: unknown): Json | undefined => resolveReference(ref, request, input.resources ?? {});
-    const specimen = firstOf(request.specimen).map(resolve).find((s) => s !== undefined);
+    const specimen = listOf(request.specimen).map(resolve).find((s) => s !== undefined);
     const specimenId = [
-      identifierValue(asJson(firstOf(request.specimen)[0])?.identifier),
+      identifierValue(asJson(listOf(request.specimen)[0])?.identifier),
       identifierValue(specimen?.accessionIdentifier),
-      identifierValue(firstOf(specimen?.identifier)[0]),
+      identifierValue(listOf(specimen?.identifier)[0]),
       identifierValue(request.requisition),
-      placerIdentifier(request),
+      typedIdentifier(request.identifier, 'PLAC'),
     ].find((v): v is string => v !== undefined);
     if (!specimenId) continue;
     const status = String(request.status ?? '');
@@ -51,14 +52,14 @@ export function ordersFromServiceRequests(input: FhirOrderInput, options: OrderM
       continue;
     }
     if (status !== 'active') continue;
-    const codings = firstOf(asJson(request.code)?.coding).map(asJson).filter((c): c is Json => c !== undefined && typeof c.code === 'string' && c.code !== '');
+    const codings = listOf(asJson(request.code)?.coding).map(asJson).filter((c): c is Json => c !== undefined && typeof c.code === 'string' && c.code !== '');
     const coding = codings.find((c) => c.system === LOINC) ?? codings[0];
     if (!coding) continue;
     const code = String(coding.code);
     const instrumentCode = options.tests?.[code] ?? codings.map((c) => options.tests?.[String(c.code)]).find((t) => t !== undefined) ?? code;
     let order = bySpecimen.get(specimenId);
     if (!order) {
-      const placer = placerIdentifier(request) ?? identifierValue(request.requisition);
+      const placer = typedIdentifier(request.identifier, 'PLAC') ?? identifierValue(request.requisition);
       const collected = astmDateTime(asJson(specimen?.collection)?.collectedDateTime);
       const patient = patientOf(resolve(request.subject), asJson(request.subject));
       order = {
@@ -79,45 +80,15 @@ export function ordersFromServiceRequests(input: FhirOrderInput, options: OrderM
   return out;
 }
 
-function asJson(v: unknown): Json | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : undefined;
-}
-
-function firstOf(v: unknown): unknown[] {
-  return Array.isArray(v) ? v : v === undefined ? [] : [v];
-}
-
-function identifierValue(v: unknown): string | undefined {
-  const value = asJson(v)?.value;
-  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
-}
-
-/** The identifier typed PLAC (v2-0203 placer identifier), else the request's first identifier. */
-function placerIdentifier(request: Json): string | undefined {
-  const ids = firstOf(request.identifier).map(asJson).filter((i): i is Json => i !== undefined);
-  const typed = ids.find((i) => firstOf(asJson(i.type)?.coding).some((c) => asJson(c)?.code === 'PLAC'));
-  return identifierValue(typed ?? ids[0]);
-}
-
-/** A Reference to a contained resource (`#id`), a Bundle entry (`Type/id` or its fullUrl), or nothing the message holds. */
-function resolveReference(ref: unknown, request: Json, resources: Readonly<Record<string, Json>>): Json | undefined {
-  const reference = asJson(ref)?.reference;
-  if (typeof reference !== 'string') return undefined;
-  if (reference.startsWith('#')) return firstOf(request.contained).map(asJson).find((c) => c?.id === reference.slice(1));
-  return resources[reference] ?? resources[reference.replace(/^.*\/([A-Za-z]+\/[^/]+)$/, '$1')];
-}
-
 function patientOf(patient: Json | undefined, subject: Json | undefined): PendingOrder['patient'] {
   if (!patient) {
     const id = identifierValue(subject?.identifier);
     return id ? { id } : undefined;
   }
-  const ids = firstOf(patient.identifier).map(asJson).filter((i): i is Json => i !== undefined);
-  const mr = ids.find((i) => firstOf(asJson(i.type)?.coding).some((c) => asJson(c)?.code === 'MR'));
-  const id = identifierValue(mr ?? ids[0]);
-  const name = asJson(firstOf(patient.name)[0]);
+  const id = typedIdentifier(patient.identifier, 'MR');
+  const name = asJson(listOf(patient.name)[0]);
   const family = typeof name?.family === 'string' ? name.family : '';
-  const given = typeof firstOf(name?.given)[0] === 'string' ? (firstOf(name?.given)[0] as string) : '';
+  const given = typeof listOf(name?.given)[0] === 'string' ? (listOf(name?.given)[0] as string) : '';
   const birthDate = typeof patient.birthDate === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(patient.birthDate) ? patient.birthDate.replace(/-/g, '') : undefined;
   const sex = SEX[String(patient.gender ?? '')];
   return {

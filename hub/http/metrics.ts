@@ -1,10 +1,12 @@
 import { Router } from 'express';
 import type { RequestHandler } from 'express';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { HubMetrics } from '../../adapters/shared/hub-metrics';
 import type { MessageQueue } from '../../adapters/queue';
 import type { EncryptedMessageStore } from '../../adapters/store';
 import type { EndpointSource, QueueDepth, QueueStatusProvider } from '../monitor/types';
+import { DeferredCounter } from './deferred-counter';
+import { EndpointHistogram } from './endpoint-histogram';
 
 // ACK latencies live in the sub-10 ms range on a healthy link; the tail
 // buckets catch a downstream that is slowing down before it times out.
@@ -58,9 +60,10 @@ export function createMetrics(store: EncryptedMessageStore, sources: MetricsSour
       this.set(store.pendingWrites);
     },
   });
-  const messages = new Counter({ name: 'hub_messages_total', help: 'Messages by endpoint, outcome and type.', labelNames: ['endpoint', 'outcome', 'type'], registers: [registry] });
-  const ack = new Histogram({ name: 'hub_ack_latency_seconds', help: 'Receipt to ACK (inbound) or send to ACK (outbound).', labelNames: ['endpoint'], buckets: LATENCY_BUCKETS, registers: [registry] });
-  const processing = new Histogram({ name: 'hub_processing_seconds', help: 'Time a flow step spent on a message.', labelNames: ['endpoint'], buckets: LATENCY_BUCKETS, registers: [registry] });
+  // Pushed once or more per message on the intake's event loop: see DeferredCounter and EndpointHistogram.
+  const messages = new DeferredCounter({ name: 'hub_messages_total', help: 'Messages by endpoint, outcome and type.', labelNames: ['endpoint', 'outcome', 'type'] }, registry);
+  const ack = new EndpointHistogram('hub_ack_latency_seconds', 'Receipt to ACK (inbound) or send to ACK (outbound).', LATENCY_BUCKETS, registry);
+  const processing = new EndpointHistogram('hub_processing_seconds', 'Time a flow step spent on a message.', LATENCY_BUCKETS, registry);
   const endpoints = sources.endpoints;
   const connections = new Gauge({
     name: 'hub_connections',
@@ -77,9 +80,9 @@ export function createMetrics(store: EncryptedMessageStore, sources: MetricsSour
   if (sources.queues) registerQueueGauges(registry, sources.queues);
 
   const metrics: HubMetrics = {
-    message: (endpoint, outcome, type) => messages.inc({ endpoint, outcome, type: type ?? '' }),
-    ackLatency: (endpoint, seconds) => ack.observe({ endpoint }, seconds),
-    processing: (endpoint, seconds) => processing.observe({ endpoint }, seconds),
+    message: (endpoint, outcome, type) => messages.inc(endpoint, outcome, type ?? ''),
+    ackLatency: (endpoint, seconds) => ack.observe(endpoint, seconds),
+    processing: (endpoint, seconds) => processing.observe(endpoint, seconds),
     connections: (endpoint, open) => connections.set({ endpoint }, open),
   };
   return { registry, metrics };

@@ -54,6 +54,26 @@ describe('hang-up aware serial read', () => {
     await expect(hangupAwareRead(p, reads(1))(Buffer.alloc(4), 0, 4)).rejects.toMatchObject({ canceled: true });
   });
 
+  test('EAGAIN from a read that was in flight when the port closed: canceled, and the destroyed poller is never re-armed', async () => {
+    // bindings-cpp's close stops and destroys the poller; polling it again touches a freed native handle.
+    const p: PollablePort & { poller: EventEmitter; isOpen: boolean; fd: number | null } = { ...port() };
+    const armed: string[] = [];
+    const poller = p.poller;
+    p.poller = Object.assign(poller, { once: (event: string) => (armed.push(event), poller) });
+    let finishRead!: () => void;
+    const fsRead = (async () => {
+      await new Promise<void>((resolve) => (finishRead = resolve));
+      throw Object.assign(new Error('EAGAIN'), { code: 'EAGAIN' });
+    }) as unknown as FsRead;
+    const reading = hangupAwareRead(p, fsRead)(Buffer.alloc(4), 0, 4);
+    await new Promise((r) => setImmediate(r));
+    p.isOpen = false;
+    p.fd = null;
+    finishRead();
+    await expect(reading).rejects.toMatchObject({ canceled: true });
+    expect(armed).toEqual([]);
+  });
+
   test('the binding replaces the opened port\'s read (on Linux) and keeps everything else', async () => {
     const opened = port();
     const base = { open: async () => opened, list: async () => [] };

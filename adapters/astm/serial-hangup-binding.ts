@@ -34,9 +34,10 @@ const GONE = new Set(['EBADF', 'ENXIO', 'EIO', 'UNKNOWN']);
  * @param fsRead - the plain read (replaced in tests)
  */
 export function hangupAwareRead(port: PollablePort, fsRead: FsRead = readAsync): (buffer: Buffer, offset: number, length: number) => Promise<ReadResult> {
+  const notOpen = (): Error => Object.assign(new Error('Port is not open'), { canceled: true });
   return async (buffer, offset, length) => {
     for (;;) {
-      if (!port.isOpen || port.fd === null) throw Object.assign(new Error('Port is not open'), { canceled: true });
+      if (!port.isOpen || port.fd === null) throw notOpen();
       try {
         const { bytesRead } = await fsRead(port.fd, buffer, offset, length, null);
         if (bytesRead === 0) throw Object.assign(new Error('serial device hung up (read returned end of file)'), { code: 'ENXIO' });
@@ -44,6 +45,12 @@ export function hangupAwareRead(port: PollablePort, fsRead: FsRead = readAsync):
       } catch (err) {
         const e = err as NodeJS.ErrnoException & { disconnect?: boolean };
         if (e.code && TRY_AGAIN.has(e.code)) {
+          // The port may have closed while the read was on the thread pool.
+          // Its poller is then stopped and destroyed (bindings-cpp releases
+          // the native object to the GC), and re-arming it starts a uv_poll
+          // on freed memory: a SIGSEGV once the GC has run. serialport's
+          // own read makes the same check.
+          if (!port.isOpen || port.fd === null) throw notOpen();
           await new Promise<void>((resolve, reject) => {
             if (!port.poller) return reject(new Error('No poller on bindings'));
             port.poller.once('readable', (pollErr) => (pollErr ? reject(pollErr) : resolve()));

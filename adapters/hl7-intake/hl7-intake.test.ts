@@ -230,6 +230,83 @@ describe('Hl7Intake', () => {
     });
   });
 
+  describe('recovery at start (messages a previous run accepted and never saw through the flow)', () => {
+    /** A run of the listener that dies without closing: its own clock, so the test's clock fires none of its timers. */
+    function crashedRun(options: Partial<Hl7IntakeOptions> = {}): { intake: Hl7Intake; deliveries: IntakeDelivery[] } {
+      const intake = new Hl7Intake({ endpoint: 'lab-in', ...options }, { store, clock: new FakeClock(), logger });
+      intakes.push(intake);
+      const deliveries: IntakeDelivery[] = [];
+      intake.onMessage((d) => deliveries.push(d));
+      return { intake, deliveries };
+    }
+    /** The fake clock past the store's real timestamps plus the processing timeout. */
+    const pastTimeout = (timeoutMs: number): void => clock.advance(Date.now() - clock.now() + timeoutMs + 1000);
+
+    test('after a crash: acknowledged at commit, left processing, sent through the flow again once older than the processing timeout', async () => {
+      const before = crashedRun();
+      expect(msa(await before.intake.handle(adt('CTRL-C1'), CONN)).code).toBe('AA');
+      const id = before.deliveries[0]!.id;
+
+      const { intake, deliveries } = make({ processingTimeoutMs: 5000 });
+      // Untouched for less than the timeout: it may be in flight in another live hub process.
+      expect(await intake.recoverInterrupted()).toEqual({ redelivered: 0, interrupted: 0 });
+      expect(deliveries).toHaveLength(0);
+
+      pastTimeout(5000);
+      expect(await intake.recoverInterrupted()).toEqual({ redelivered: 1, interrupted: 0 });
+      expect(deliveries).toHaveLength(1);
+      expect(deliveries[0]).toMatchObject({ id, ack: 'sent', connection: { remoteAddress: 'reprocess' } });
+      expect(deliveries[0]!.info.controlId).toBe('CTRL-C1');
+      expect(await record(id)).toMatchObject({ status: 'processing', attempts: 1 });
+      deliveries[0]!.complete();
+      expect(await settle(id, 'sent')).toMatchObject({ status: 'sent', attempts: 1 });
+      // Once through, nothing is left to recover.
+      expect(await intake.recoverInterrupted()).toEqual({ redelivered: 0, interrupted: 0 });
+      expect(logger.lines.find((l) => l.message.includes('recovered'))?.meta).toEqual({ endpoint: 'lab-in', redelivered: 1, interrupted: 0 });
+    });
+
+    test('after a redeploy: what the closed run released mid-flow is recovered by the next start at once', async () => {
+      const before = crashedRun();
+      expect(msa(await before.intake.handle(adt('CTRL-D1'), CONN)).code).toBe('AA');
+      const done = crashedRun();
+      expect(msa(await done.intake.handle(adt('CTRL-D2'), CONN)).code).toBe('AA');
+      done.deliveries[0]!.complete();
+      await settle(done.deliveries[0]!.id, 'sent');
+      await before.intake.close();
+      await done.intake.close();
+
+      const { intake, deliveries } = make();
+      expect(await intake.recoverInterrupted()).toEqual({ redelivered: 1, interrupted: 0 });
+      expect(deliveries.map((d) => d.info.controlId)).toEqual(['CTRL-D1']);
+    });
+
+    test('a sender never answered AA (after processing, original mode) resent it: the leftover is marked error INTERRUPTED, not run again; an enhanced-mode one had its commit ACK and is', async () => {
+      const before = crashedRun({ ackMode: 'after-processing' });
+      void before.intake.handle(adt('CTRL-P1'), CONN);
+      expect(msa(await before.intake.handle(adt('CTRL-P2', 'AL', 'NE'), { ...CONN, connectionId: 8 })).code).toBe('CA');
+      await waitFor(() => before.deliveries.length === 2);
+      const [original, enhanced] = before.deliveries.map((d) => d.id);
+
+      const { intake, deliveries } = make({ ackMode: 'after-processing', processingTimeoutMs: 1000 });
+      pastTimeout(1000);
+      expect(await intake.recoverInterrupted()).toEqual({ redelivered: 1, interrupted: 1 });
+      expect(deliveries.map((d) => d.id)).toEqual([enhanced]);
+      const left = await record(original!);
+      expect(left).toMatchObject({ status: 'error', errorCode: 'INTERRUPTED' });
+      expect(canariesIn(left.errorText)).toEqual([]);
+    });
+
+    test('no receiver yet: nothing is touched, it waits for a start that has one', async () => {
+      const before = crashedRun();
+      await before.intake.handle(adt('CTRL-N1'), CONN);
+      const intake = new Hl7Intake({ endpoint: 'lab-in' }, { store, clock, logger });
+      intakes.push(intake);
+      pastTimeout(15_000);
+      expect(await intake.recoverInterrupted()).toEqual({ redelivered: 0, interrupted: 0 });
+      expect((await record(before.deliveries[0]!.id)).status).toBe('processing');
+    });
+  });
+
   describe('after processing', () => {
     test('AA only once every consumer completed, and the record is sent by then', async () => {
       const { intake, deliveries } = make({ ackMode: 'after-processing' });

@@ -89,6 +89,17 @@ interface Unit {
   enhanced: boolean;
 }
 
+/**
+ * Ids this process released unanswered-for at close (a redeploy stopped the
+ * flow while they were in it), by endpoint: the next intake of that endpoint
+ * in this process recovers them at once instead of after the processing
+ * timeout (see recoverInterrupted).
+ */
+const releasedMidFlow = new Map<string, Set<string>>();
+/** Most records one recovery looks at; the rest wait for the next start. */
+const MAX_RECOVERED = 10_000;
+const INTERRUPTED_TEXT = 'the hub stopped before the flow finished this message, and its sender had not been answered AA';
+
 const realClock: Clock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
@@ -264,6 +275,60 @@ export class Hl7Intake {
   }
 
   /**
+   * Messages this listener accepted and a previous run never saw through
+   * the flow are still `processing`: the process crashed, or a redeploy
+   * stopped the flow with them inside. Mirth's recovery task on channel
+   * start is the model. Each one whose sender was answered at commit (after
+   * commit mode, or an enhanced-mode commit ACK) goes through the flow again
+   * as a reprocess (attempts + 1, nothing owed to the sender); the others are
+   * marked `error` INTERRUPTED, since their sender, never answered AA, has
+   * resent them. Records count when untouched for the processing timeout (a
+   * live hub process sharing the store times its own out before that), or at
+   * once when this process released them at close.
+   * @returns how many went through the flow again, and how many were marked INTERRUPTED
+   */
+  async recoverInterrupted(): Promise<{ redelivered: number; interrupted: number }> {
+    // Without a receiver they would only fail again: they wait for the next start.
+    if (this.closing || this.consumers.size === 0) return { redelivered: 0, interrupted: 0 };
+    const released = releasedMidFlow.get(this.options.endpoint) ?? new Set<string>();
+    releasedMidFlow.delete(this.options.endpoint);
+    const cutoff = this.clock.now() - this.timeoutMs;
+    const orphans: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.search({ direction: 'inbound', endpoint: this.options.endpoint, status: 'processing', limit: 200, cursor });
+      for (const r of page.items) {
+        if (r.messageType === 'BATCH' || this.inFlight.has(r.id)) continue;
+        if (r.updatedAt.getTime() <= cutoff || released.has(r.id)) orphans.push(r.id);
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && orphans.length < MAX_RECOVERED);
+    let redelivered = 0;
+    let interrupted = 0;
+    for (const id of orphans.slice(0, MAX_RECOVERED)) {
+      if (this.closing) break;
+      const record = await this.store.get(id, { includeBody: true });
+      if (!record?.body || record.status !== 'processing') continue;
+      let answeredAtCommit = this.ackMode === 'after-commit';
+      try {
+        const text = decodeHl7Buffer(record.body, { defaultCharset: this.options.defaultCharset });
+        answeredAtCommit ||= this.unit(parse(text, STRICT), text, record.body).enhanced;
+        if (answeredAtCommit) {
+          await this.reprocess({ ...record, body: record.body });
+          redelivered++;
+          continue;
+        }
+      } catch (err) {
+        this.logger.warn('hl7 intake could not recover a message', { endpoint: this.options.endpoint, id, ...summarizeError(err) });
+      }
+      await this.store.update(id, { status: 'error', errorCode: 'INTERRUPTED', errorText: INTERRUPTED_TEXT });
+      interrupted++;
+    }
+    if (redelivered + interrupted > 0) this.logger.warn('hl7 intake recovered messages a previous run left unfinished', { endpoint: this.options.endpoint, redelivered, interrupted });
+    return { redelivered, interrupted };
+  }
+
+  /**
    * Stop taking messages: payloads still arriving get AE (ERR 207), answers
    * still outstanding become AE, and pending status writes are awaited for
    * at most `closeTimeoutMs`. Safe to call more than once.
@@ -276,14 +341,19 @@ export class Hl7Intake {
   private async shutdown(): Promise<void> {
     this.duplicates.rejectAll();
     let unanswered = 0;
+    const released = releasedMidFlow.get(this.options.endpoint) ?? new Set<string>();
     for (const entry of [...this.inFlight.values()]) {
       if (entry.awaiting !== null) {
         unanswered++;
         const write = this.settleStatus(entry, { status: 'error', errorCode: 'SHUTDOWN', errorText: SHUTDOWN_TEXT }, true);
         this.decide(entry, { code: 'AE', errors: [{ code: 207, text: 'receiver shutting down; resend later' }] }, write);
+      } else if (!entry.statusSettled) {
+        // Answered at commit and still in the flow: the next start of this endpoint sends it through again.
+        released.add(entry.id);
       }
       this.release(entry);
     }
+    if (released.size > 0) releasedMidFlow.set(this.options.endpoint, released);
     if (unanswered > 0) this.logger.warn('hl7 intake closing; answered pending messages AE', { endpoint: this.options.endpoint, count: unanswered });
     await this.drainWrites(this.options.closeTimeoutMs ?? INTAKE_CLOSE_TIMEOUT_MS);
   }

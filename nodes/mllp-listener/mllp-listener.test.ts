@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { canaryOru } from '../../test/fixtures/canary';
 import { canariesIn, flowNode, helper, logEvents, StatusTap, withCatalog } from '../../test/support/node-red-helper';
 import type { FlowNode } from '../../test/support/node-red-helper';
-import { listenerNode, makePki, msaOf, RawMllp, startTestHub, testStepNode, withHooks } from '../../test/support/mllp-harness';
+import { listenerNode, makePki, msaOf, RawMllp, startTestHub, stepBehaviour, steps, testStepNode, withHooks } from '../../test/support/mllp-harness';
 import type { TestHub, TestPki } from '../../test/support/mllp-harness';
 import mllpInInit = require('../mllp-in/mllp-in');
 import listenerInit = require('./mllp-listener');
@@ -143,6 +143,35 @@ describe('mllp-listener config node', () => {
     hub = await startTestHub();
   });
 
+  test('a redeploy while a message is mid-flow: once the new flows start, the listener sends it through them again', async () => {
+    const inputs: string[] = [];
+    const seen = (msg: Record<string, unknown>, nodeId: string): void => void (nodeId === 's1' && inputs.push(String(msg.controlId)));
+    steps.on('input', seen);
+    try {
+      // The first deploy's step never completes the message.
+      stepBehaviour('s1', () => undefined);
+      await helper.load(nodes, flow(), {});
+      await listener().whenListening();
+      const client = await RawMllp.open(listener().boundPort()!);
+      clients.push(client);
+      expect(msaOf(await client.request(canaryOru('CTRL-RD1'))).code).toBe('AA');
+      await waitUntil(() => inputs.length === 1);
+      client.close();
+      await helper.unload();
+
+      stepBehaviour('s1', undefined);
+      await helper.load(nodes, flow(), {});
+      await waitUntil(() => inputs.length === 2);
+      expect(inputs).toEqual(['CTRL-RD1', 'CTRL-RD1']);
+      const [record] = (await hub.store.search({ controlId: 'CTRL-RD1' })).items;
+      await waitUntil(async () => (await hub.store.get(record!.id))?.status === 'sent');
+      expect(await hub.store.get(record!.id)).toMatchObject({ status: 'sent', attempts: 1 });
+    } finally {
+      steps.off('input', seen);
+      stepBehaviour('s1', undefined);
+    }
+  });
+
   test('ports may come from the environment (${HUB_MLLP_PORT})', async () => {
     process.env.TEST_MLLP_PORT = '0';
     process.env.TEST_MLLP_BIND = '127.0.0.1';
@@ -156,3 +185,11 @@ describe('mllp-listener config node', () => {
     }
   });
 });
+
+async function waitUntil(condition: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('condition not met within 4 s');
+}

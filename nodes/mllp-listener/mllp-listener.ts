@@ -95,6 +95,12 @@ export = function init(RED: NodeAPI): void {
       const unregister = services.reprocessors?.register(node.id, (record) => intake.reprocess(record)) ?? (() => undefined);
       const current: Running = { server, intake, peers, listening: Promise.resolve(), unregister };
       running = current;
+      // Once every node of the deploy is running (a message sent earlier could meet a node not yet started):
+      // what a previous run accepted and never saw through the flow goes through it now.
+      RED.events.once('flows:started', () => {
+        if (running !== current) return;
+        current.intake.recoverInterrupted().catch((err: unknown) => node.warn(RED._('mllp-listener.errors.recover', { code: errorCode(err) })));
+      });
       // Wait for the previous instance to let go of the port (a redeploy reopens it at once).
       current.listening = stopping
         .then(() => server.listen())

@@ -265,6 +265,19 @@ describe('Hl7Intake', () => {
       expect(logger.lines.find((l) => l.message.includes('recovered'))?.meta).toEqual({ endpoint: 'lab-in', redelivered: 1, interrupted: 0 });
     });
 
+    test('several: sent through the flow again in the order they arrived', async () => {
+      const before = crashedRun();
+      for (const id of ['CTRL-O1', 'CTRL-O2', 'CTRL-O3']) {
+        expect(msa(await before.intake.handle(adt(id), CONN)).code).toBe('AA');
+        // The store orders by receipt time in milliseconds; within one millisecond there is no order to recover.
+        await new Promise((resolve) => setTimeout(resolve, 3));
+      }
+      const { intake, deliveries } = make({ processingTimeoutMs: 1000 });
+      pastTimeout(1000);
+      expect(await intake.recoverInterrupted()).toEqual({ redelivered: 3, interrupted: 0 });
+      expect(deliveries.map((d) => d.info.controlId)).toEqual(['CTRL-O1', 'CTRL-O2', 'CTRL-O3']);
+    });
+
     test('after a redeploy: what the closed run released mid-flow is recovered by the next start at once', async () => {
       const before = crashedRun();
       expect(msa(await before.intake.handle(adt('CTRL-D1'), CONN)).code).toBe('AA');

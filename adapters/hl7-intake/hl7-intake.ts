@@ -96,7 +96,7 @@ interface Unit {
  * timeout (see recoverInterrupted).
  */
 const releasedMidFlow = new Map<string, Set<string>>();
-/** Most records one recovery looks at; the rest wait for the next start. */
+/** Most records one recovery sends on, oldest first; the rest wait for the next start. */
 const MAX_RECOVERED = 10_000;
 const INTERRUPTED_TEXT = 'the hub stopped before the flow finished this message, and its sender had not been answered AA';
 
@@ -302,10 +302,12 @@ export class Hl7Intake {
         if (r.updatedAt.getTime() <= cutoff || released.has(r.id)) orphans.push(r.id);
       }
       cursor = page.nextCursor ?? undefined;
-    } while (cursor && orphans.length < MAX_RECOVERED);
+    } while (cursor);
     let redelivered = 0;
     let interrupted = 0;
-    for (const id of orphans.slice(0, MAX_RECOVERED)) {
+    // The search pages newest first; the flow gets them in the order they arrived (an A08 after its A01),
+    // as far as the store can tell it: receipt times are kept to the millisecond.
+    for (const id of orphans.reverse().slice(0, MAX_RECOVERED)) {
       if (this.closing) break;
       const record = await this.store.get(id, { includeBody: true });
       if (!record?.body || record.status !== 'processing') continue;

@@ -99,6 +99,7 @@ const releasedMidFlow = new Map<string, Set<string>>();
 /** Most records one recovery sends on, oldest first; the rest wait for the next start. */
 const MAX_RECOVERED = 10_000;
 const INTERRUPTED_TEXT = 'the hub stopped before the flow finished this message, and its sender had not been answered AA';
+const UNREADABLE_TEXT = 'the hub stopped before the flow finished this message, and its stored copy could not be read again';
 
 const realClock: Clock = {
   now: () => Date.now(),
@@ -267,8 +268,17 @@ export class Hl7Intake {
     }
     if (this.inFlight.has(record.id)) throw new Hl7IntakeConfigError('the message is still being processed');
     if (this.consumers.size === 0) throw new Hl7IntakeConfigError('no mllp-in node is receiving from this listener');
-    const text = decodeHl7Buffer(record.body, { defaultCharset: this.options.defaultCharset });
-    const unit = this.unit(parse(text, STRICT), text, record.body);
+    await this.redeliver(record, this.storedUnit(record.body));
+  }
+
+  /** A stored single message, parsed as the intake parsed it on receipt. */
+  private storedUnit(body: Buffer): Unit {
+    const text = decodeHl7Buffer(body, { defaultCharset: this.options.defaultCharset });
+    return this.unit(parse(text, STRICT), text, body);
+  }
+
+  /** Back to `processing` (one attempt more) and to the consumers, with nothing owed to the sender. */
+  private async redeliver(record: MessageRecord, unit: Unit): Promise<void> {
     await this.store.update(record.id, { status: 'processing', errorCode: null, errorText: null, incrementAttempts: true });
     this.logger.info('hl7 intake reprocessing a stored message', { endpoint: this.options.endpoint, id: record.id, type: unit.info.messageType, controlId: unit.info.controlId });
     void this.dispatch(record.id, unit, REPROCESS_CONNECTION, NO_TICKET, undefined, true);
@@ -310,20 +320,21 @@ export class Hl7Intake {
     for (const id of orphans.reverse().slice(0, MAX_RECOVERED)) {
       if (this.closing) break;
       const record = await this.store.get(id, { includeBody: true });
-      if (!record?.body || record.status !== 'processing') continue;
-      let answeredAtCommit = this.ackMode === 'after-commit';
+      // An operator's reprocess may have taken it meanwhile.
+      if (!record?.body || record.status !== 'processing' || this.inFlight.has(id)) continue;
+      let errorText = INTERRUPTED_TEXT;
       try {
-        const text = decodeHl7Buffer(record.body, { defaultCharset: this.options.defaultCharset });
-        answeredAtCommit ||= this.unit(parse(text, STRICT), text, record.body).enhanced;
-        if (answeredAtCommit) {
-          await this.reprocess({ ...record, body: record.body });
+        const unit = this.storedUnit(record.body);
+        if (this.ackMode === 'after-commit' || unit.enhanced) {
+          await this.redeliver(record, unit);
           redelivered++;
           continue;
         }
       } catch (err) {
+        errorText = UNREADABLE_TEXT;
         this.logger.warn('hl7 intake could not recover a message', { endpoint: this.options.endpoint, id, ...summarizeError(err) });
       }
-      await this.store.update(id, { status: 'error', errorCode: 'INTERRUPTED', errorText: INTERRUPTED_TEXT });
+      await this.store.update(id, { status: 'error', errorCode: 'INTERRUPTED', errorText });
       interrupted++;
     }
     if (redelivered + interrupted > 0) this.logger.warn('hl7 intake recovered messages a previous run left unfinished', { endpoint: this.options.endpoint, redelivered, interrupted });

@@ -8,6 +8,7 @@ import { BACKSTOP_AUTOCHECKPOINT_PAGES, configureConnection, SqliteBatchWriter }
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { SqliteWriterClient } from './sqlite-writer-client';
 import { SQLITE_SCHEMA } from './sqlite-schema';
+import { dropOrphanPatientEntries, migratePatientIndex, patientCountSql, patientPageSql } from './sqlite-patient-index';
 import { settleStaged, STAGED_TABLE } from './sqlite-staging';
 import { SqliteAuditLog } from './sqlite-audit-log';
 import { SqliteTokenRepository } from './sqlite-token-repository';
@@ -70,6 +71,7 @@ export class SqliteBackend implements StoreBackend {
     this.db = new Database(options.file);
     configureConnection(this.db);
     this.db.exec(SQLITE_SCHEMA);
+    migratePatientIndex(this.db);
     // Rows a previous run staged and did not move yet (it stopped or crashed): moved before anything else writes.
     settleStaged(this.db);
     // Planner statistics, sampled so a large store still opens fast (~0.2 s at 1M rows). Without them
@@ -111,18 +113,26 @@ export class SqliteBackend implements StoreBackend {
 
   async search(query: RowQuery): Promise<MessageRow[]> {
     const { sql, values } = buildWhere(query, () => '?', query.after);
-    const page = (table: string): Record<string, unknown>[] =>
-      this.db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM ${table} ${sql} ORDER BY received_at DESC, id DESC LIMIT ?`).all(...values, query.limit) as Record<string, unknown>[];
-    // One read transaction: both tables from the same snapshot, so a row moving between them is seen once.
-    const { staged, stored } = this.db.transaction(() => ({ staged: page(STAGED_TABLE), stored: page('hub_messages') }))();
-    const rows = staged.length === 0 ? stored : [...staged, ...stored].sort(newestFirst).slice(0, query.limit);
+    const all = (q: { sql: string; values: unknown[] }): Record<string, unknown>[] => this.db.prepare(q.sql).all(...q.values) as Record<string, unknown>[];
+    const page = (table: string): Record<string, unknown>[] => all({ sql: `SELECT ${MESSAGE_COLUMNS} FROM ${table} ${sql} ORDER BY received_at DESC, id DESC LIMIT ?`, values: [...values, query.limit] });
+    // hub_messages has no patient index of its own: its rows for a patient come from the patient index and its pending entries.
+    const stored = (): Record<string, unknown>[][] => {
+      if (query.patientKey === undefined) return [page('hub_messages')];
+      const { indexed, pending } = patientPageSql({ ...query, patientKey: query.patientKey });
+      return [all(indexed), all(pending)];
+    };
+    // One read transaction: every table from the same snapshot, so a row moving between them is seen once.
+    const pages = this.db.transaction(() => [page(STAGED_TABLE), ...stored()])().filter((p) => p.length > 0);
+    const rows = pages.length <= 1 ? (pages[0] ?? []) : pages.flat().sort(newestFirst).slice(0, query.limit);
     return rows.map((r) => rowFromDb(r));
   }
 
   async count(filter: RowFilter): Promise<number> {
     const { sql, values } = buildWhere(filter, () => '?');
-    const count = (table: string): number => (this.db.prepare(`SELECT COUNT(*) AS n FROM ${table} ${sql}`).get(...values) as { n: number }).n;
-    return this.db.transaction(() => count(STAGED_TABLE) + count('hub_messages'))();
+    const count = (q: { sql: string; values: unknown[] }): number => (this.db.prepare(q.sql).get(...q.values) as { n: number }).n;
+    const counts = (table: string): { sql: string; values: unknown[] }[] =>
+      table === 'hub_messages' && filter.patientKey !== undefined ? patientCountSql({ ...filter, patientKey: filter.patientKey }) : [{ sql: `SELECT COUNT(*) AS n FROM ${table} ${sql}`, values }];
+    return this.db.transaction(() => [...counts(STAGED_TABLE), ...counts('hub_messages')].reduce((n, q) => n + count(q), 0))();
   }
 
   async prune(cutoffs: { status: MessageStatus; before: number }[]): Promise<number> {
@@ -130,6 +140,8 @@ export class SqliteBackend implements StoreBackend {
     let deleted = 0;
     this.db.transaction(() => {
       for (const c of cutoffs) for (const stmt of stmts) deleted += stmt.run(c.status, c.before).changes;
+      // Merged entries go with their rows (a delete trigger); pending ones are swept here.
+      if (deleted > 0) dropOrphanPatientEntries(this.db);
     })();
     this.db.pragma('optimize');
     return deleted;

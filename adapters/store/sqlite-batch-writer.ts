@@ -2,7 +2,8 @@ import { SqliteError } from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { MESSAGE_COLUMNS } from './backend';
 import type { MessageRow, WriteOp } from './backend';
-import { settleStaged, STAGED_TABLE } from './sqlite-staging';
+import { indexPatientEntry, mergePatientEntries, PATIENT_MERGE_ROWS, pendingPatientEntries } from './sqlite-patient-index';
+import { settleStaged, STAGED_TABLE, withoutOwnSync } from './sqlite-staging';
 import type { StatusPatch } from './types';
 
 export interface SqliteBatchWriterOptions {
@@ -23,6 +24,10 @@ export class SqliteBatchWriter {
   private readonly tx: (ops: WriteOp[]) => number[];
   private readonly txMany: (batches: WriteOp[][]) => (number[] | Error)[];
   private stagedRows = 0;
+  /** Patient index entries waiting for a merge (sqlite-patient-index.ts); counted at start, then kept here. */
+  private pendingPatients: number;
+  /** Without staging a row goes straight into hub_messages, and its patient index entry with it. */
+  private readonly indexPatient: ((patientKey: string, receivedAt: number, id: string) => void) | null;
 
   constructor(
     private readonly db: Db,
@@ -36,6 +41,8 @@ export class SqliteBatchWriter {
     this.insertStmt = db.prepare(`INSERT INTO ${target} (${MESSAGE_COLUMNS}, body) VALUES (${Array(21).fill('?').join(', ')})`);
     // The staging table's own unique index cannot see ids already moved: those are checked here.
     this.storedStmt = staging ? db.prepare('SELECT 1 FROM hub_messages WHERE id = ?').pluck() : null;
+    this.pendingPatients = staging ? pendingPatientEntries(db) : 0;
+    this.indexPatient = staging ? null : indexPatientEntry(db);
     this.tx = db.transaction((batch: WriteOp[]) =>
       batch.map((op) => (op.kind === 'insert' ? this.insert(op.row) : this.applyUpdate(op.id, op.patch, op.at))),
     );
@@ -59,17 +66,31 @@ export class SqliteBatchWriter {
     return this.stagedRows;
   }
 
+  /** Patient index entries queued and not merged yet. */
+  get pendingPatientEntries(): number {
+    return this.pendingPatients;
+  }
+
   /**
    * Moves staged rows into `hub_messages` (one transaction; see
-   * settleStaged). A no-op without staging.
+   * settleStaged), then, once PATIENT_MERGE_ROWS patient index entries are
+   * pending, merges them (a second transaction). A no-op without staging.
    * @param limit - most rows to move, oldest first; all when absent
    * @returns rows moved
    */
   settle(limit?: number): number {
     if (this.tables.length === 1) return 0;
-    const moved = settleStaged(this.db, limit);
+    const { moved, queued } = settleStaged(this.db, limit);
     this.stagedRows = limit === undefined || moved < limit ? 0 : Math.max(0, this.stagedRows - moved);
+    this.pendingPatients += queued;
+    if (this.pendingPatients >= PATIENT_MERGE_ROWS) this.mergePatients();
     return moved;
+  }
+
+  /** Merges the pending patient index entries (without its own fsync: they are durable where they are). */
+  mergePatients(): void {
+    withoutOwnSync(this.db, () => mergePatientEntries(this.db));
+    this.pendingPatients = 0;
   }
 
   write(ops: WriteOp[]): number[] {
@@ -99,7 +120,9 @@ export class SqliteBatchWriter {
       if (this.storedStmt.get(r.id) !== undefined) throw new SqliteError('UNIQUE constraint failed: hub_messages.id', 'SQLITE_CONSTRAINT_PRIMARYKEY');
       this.stagedRows++;
     }
-    return this.insertStmt.run(r.id, r.flowId, r.nodeId, r.direction, r.endpoint, r.controlId, r.messageType, r.sender, r.receiver, r.patientKey, r.status, r.contentType, r.parentId, r.attempts, r.errorCode, r.errorText, r.receivedAt, r.updatedAt, r.size, r.keyId, r.body ?? null).changes;
+    const changes = this.insertStmt.run(r.id, r.flowId, r.nodeId, r.direction, r.endpoint, r.controlId, r.messageType, r.sender, r.receiver, r.patientKey, r.status, r.contentType, r.parentId, r.attempts, r.errorCode, r.errorText, r.receivedAt, r.updatedAt, r.size, r.keyId, r.body ?? null).changes;
+    if (this.indexPatient && r.patientKey !== null) this.indexPatient(r.patientKey, r.receivedAt, r.id);
+    return changes;
   }
 
   private applyUpdate(id: string, patch: StatusPatch, at: number): number {

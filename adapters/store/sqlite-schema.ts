@@ -1,3 +1,5 @@
+import { PATIENT_INDEX_SCHEMA } from './sqlite-patient-index';
+
 /** The columns of hub_messages and of its staging table (sqlite-staging.ts), after the id column. */
 const messageColumns = (id: string): string => `
   ${id},
@@ -29,7 +31,7 @@ export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS hub_messages (${messageColumns('id TEXT PRIMARY KEY')});
 CREATE INDEX IF NOT EXISTS hub_messages_received ON hub_messages (received_at, id);
 CREATE INDEX IF NOT EXISTS hub_messages_control ON hub_messages (control_id, received_at);
-CREATE INDEX IF NOT EXISTS hub_messages_patient ON hub_messages (patient_key, received_at);
+-- No patient index on this table: see sqlite-patient-index.ts (stores that have one are migrated at open).
 -- The type, status and endpoint indexes also carry the other low-cardinality filter columns, so a
 -- combined filter (endpoint + direction, type + status, ...) rejects rows from the index without
 -- reading each row: a no-match search on a busy endpoint is 25 ms instead of 600 ms at 1M rows.
@@ -45,6 +47,7 @@ CREATE INDEX IF NOT EXISTS hub_messages_prune ON hub_messages (status, updated_a
 -- New rows land here and move into hub_messages in batches (sqlite-staging.ts): same columns, only the id indexed.
 CREATE TABLE IF NOT EXISTS hub_messages_staged (${messageColumns('id TEXT NOT NULL')});
 CREATE UNIQUE INDEX IF NOT EXISTS hub_messages_staged_id ON hub_messages_staged (id);
+${PATIENT_INDEX_SCHEMA}
 CREATE TABLE IF NOT EXISTS hub_audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   at INTEGER NOT NULL,

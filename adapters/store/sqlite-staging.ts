@@ -1,12 +1,13 @@
 import type { Database as Db } from 'better-sqlite3';
 import { MESSAGE_COLUMNS } from './backend';
+import { queuePatientEntries } from './sqlite-patient-index';
 
 /**
  * Intake staging for the SQLite store.
  *
  * A new message row is committed first into `hub_messages_staged`, a table
- * with one small index (the id), and moved into `hub_messages` with its eight
- * search indexes later, 128 rows per transaction. The commit a
+ * with one small index (the id), and moved into `hub_messages` with its search
+ * indexes later, 128 rows per transaction. The commit a
  * sender waits for then dirties two or three pages instead of fifteen (one
  * per index, each a 4 KB WAL frame written and synced), and status updates
  * to a row still staged touch no search index at all. Measured on the MLLP
@@ -37,28 +38,41 @@ export const SETTLE_AFTER_MS = 1000;
 const COLUMNS = `${MESSAGE_COLUMNS}, body`;
 
 /**
- * Moves staged rows into `hub_messages`, oldest first, in one transaction.
- *
- * The transaction is committed without its own fsync (synchronous=NORMAL for
- * it alone): every row it moves is already durable in the staging table, a
- * move lost to a power cut leaves them staged, and the WAL is append-only, so
- * the next durable commit syncs the move with it. This keeps a move cheap
- * enough to run in the gaps between commits.
- *
- * @param db - a connection to the store (the writer's, or the opening one before the writer starts)
- * @param limit - most rows to move; all when absent
- * @returns rows moved
+ * Runs `work` (its own transaction) committed without its own fsync
+ * (synchronous=NORMAL for it alone). For work that only rearranges rows
+ * already durable elsewhere in the store: lost to a power cut, it leaves them
+ * where they were, and the WAL is append-only, so the next durable commit
+ * syncs it with itself.
  */
-export function settleStaged(db: Db, limit?: number): number {
-  const oldest = limit === undefined ? '' : ` LIMIT ${Math.max(1, Math.floor(limit))}`;
+export function withoutOwnSync<T>(db: Db, work: () => T): T {
   db.pragma('synchronous = NORMAL');
   try {
-    return db.transaction(() => {
-      const moved = db.prepare(`INSERT INTO hub_messages (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGED_TABLE} ORDER BY rowid${oldest}`).run().changes;
-      if (moved > 0) db.prepare(`DELETE FROM ${STAGED_TABLE} WHERE rowid IN (SELECT rowid FROM ${STAGED_TABLE} ORDER BY rowid${oldest})`).run();
-      return moved;
-    })();
+    return work();
   } finally {
     db.pragma('synchronous = FULL');
   }
+}
+
+/**
+ * Moves staged rows into `hub_messages`, oldest first, in one transaction,
+ * without its own fsync (withoutOwnSync: every row it moves is already
+ * durable in the staging table). This keeps a move cheap enough to run in the
+ * gaps between commits. The moved rows' patient keys are queued for the
+ * patient index in the same transaction (sqlite-patient-index.ts).
+ *
+ * @param db - a connection to the store (the writer's, or the opening one before the writer starts)
+ * @param limit - most rows to move; all when absent
+ * @returns rows moved, and patient index entries queued for them
+ */
+export function settleStaged(db: Db, limit?: number): { moved: number; queued: number } {
+  const oldest = limit === undefined ? '' : ` LIMIT ${Math.max(1, Math.floor(limit))}`;
+  return withoutOwnSync(db, () =>
+    db.transaction(() => {
+      const moved = db.prepare(`INSERT INTO hub_messages (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGED_TABLE} ORDER BY rowid${oldest}`).run().changes;
+      if (moved === 0) return { moved, queued: 0 };
+      const queued = queuePatientEntries(db, STAGED_TABLE, oldest);
+      db.prepare(`DELETE FROM ${STAGED_TABLE} WHERE rowid IN (SELECT rowid FROM ${STAGED_TABLE} ORDER BY rowid${oldest})`).run();
+      return { moved, queued };
+    })(),
+  );
 }

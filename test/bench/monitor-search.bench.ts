@@ -28,6 +28,7 @@ import { Client } from 'pg';
 import { createMessageStore } from '../../adapters/store';
 import type { Direction, EncryptedMessageStore, MessageQuery, MessageStatus, NewMessage } from '../../adapters/store';
 import { buildWhere, MESSAGE_COLUMNS } from '../../adapters/store/backend';
+import { patientPageSql } from '../../adapters/store/sqlite-patient-index';
 import { MonitorStats } from '../../hub/monitor/monitor-stats';
 import { requirePostgres, TEST_PG_URL } from '../support/postgres';
 
@@ -236,8 +237,15 @@ async function openSqlite(): Promise<Subject> {
     now,
     samples,
     plan: async (q, withCursor, at) => {
-      const { sql, values } = buildWhere(rowFilter(store, q), () => '?', withCursor ? { receivedAt: at, id: 'z' } : undefined);
-      const rows = explain.prepare(`EXPLAIN QUERY PLAN SELECT ${MESSAGE_COLUMNS} FROM hub_messages ${sql} ORDER BY received_at DESC, id DESC LIMIT ?`).all(...values, PAGE + 1) as { detail: string }[];
+      const filter = rowFilter(store, q);
+      const after = withCursor ? { receivedAt: at, id: 'z' } : undefined;
+      const { sql, values } = buildWhere(filter, () => '?', after);
+      // A patient search reads hub_messages through the patient index beside it (sqlite-patient-index.ts).
+      const query =
+        filter.patientKey === undefined
+          ? { sql: `SELECT ${MESSAGE_COLUMNS} FROM hub_messages ${sql} ORDER BY received_at DESC, id DESC LIMIT ?`, values: [...values, PAGE + 1] }
+          : patientPageSql({ ...filter, patientKey: filter.patientKey, after, limit: PAGE + 1 }).indexed;
+      const rows = explain.prepare(`EXPLAIN QUERY PLAN ${query.sql}`).all(...query.values) as { detail: string }[];
       return rows
         .filter((r) => !r.detail.startsWith('USE TEMP B-TREE FOR LAST TERM'))
         .map((r) => r.detail.replace(/^SEARCH hub_messages USING (COVERING )?INDEX /, '').replace(/^SCAN hub_messages USING (COVERING )?INDEX /, 'scan '))

@@ -242,7 +242,7 @@ describe('Hl7Intake', () => {
     /** The fake clock past the store's real timestamps plus the processing timeout. */
     const pastTimeout = (timeoutMs: number): void => clock.advance(Date.now() - clock.now() + timeoutMs + 1000);
 
-    test('after a crash: acknowledged at commit, left processing, sent through the flow again once older than the processing timeout', async () => {
+    test('after a crash: acknowledged at commit, left processing, sent through the flow again once older than the processing timeout, by a later pass of the same start', async () => {
       const before = crashedRun();
       expect(msa(await before.intake.handle(adt('CTRL-C1'), CONN)).code).toBe('AA');
       const id = before.deliveries[0]!.id;
@@ -252,8 +252,10 @@ describe('Hl7Intake', () => {
       expect(await intake.recoverInterrupted()).toEqual({ redelivered: 0, interrupted: 0 });
       expect(deliveries).toHaveLength(0);
 
+      // A restart soon after the crash: the pass at start left it, and the pass it scheduled takes it once old enough.
       pastTimeout(5000);
-      expect(await intake.recoverInterrupted()).toEqual({ redelivered: 1, interrupted: 0 });
+      await waitFor(() => deliveries.length === 1);
+      await intake.recoverInterrupted();
       expect(deliveries).toHaveLength(1);
       expect(deliveries[0]).toMatchObject({ id, ack: 'sent', connection: { remoteAddress: 'reprocess' } });
       expect(deliveries[0]!.info.controlId).toBe('CTRL-C1');

@@ -141,6 +141,10 @@ export class Hl7Intake {
   private readonly ackMode: AckMode;
   private readonly timeoutMs: number;
   private closing: Promise<void> | undefined;
+  /** Recovery passes run one at a time (a later pass must not take what an earlier one is sending on). */
+  private recovering: Promise<unknown> = Promise.resolve();
+  /** The next recovery pass, for leftovers too recently touched to take yet (see recoverInterrupted). */
+  private recoveryTimer: TimerHandle | undefined;
 
   /**
    * @param options - see {@link Hl7IntakeOptions}
@@ -294,25 +298,41 @@ export class Hl7Intake {
    * marked `error` INTERRUPTED, since their sender, never answered AA, has
    * resent them. Records count when untouched for the processing timeout (a
    * live hub process sharing the store times its own out before that), or at
-   * once when this process released them at close.
+   * once when this process released them at close; those touched too
+   * recently get another pass once old enough (a restart soon after a crash).
+   * Passes run one after another, never side by side.
    * @returns how many went through the flow again, and how many were marked INTERRUPTED
    */
-  async recoverInterrupted(): Promise<{ redelivered: number; interrupted: number }> {
+  recoverInterrupted(): Promise<{ redelivered: number; interrupted: number }> {
+    const pass = this.recovering.then(() => this.recoveryPass());
+    this.recovering = pass.catch(() => undefined);
+    return pass;
+  }
+
+  /**
+   * One pass of recoverInterrupted. Leftovers touched too recently to take
+   * (a restart within the processing timeout of a crash) get another pass
+   * once the oldest of them is old enough, without waiting for another start.
+   */
+  private async recoveryPass(): Promise<{ redelivered: number; interrupted: number }> {
     // Without a receiver they would only fail again: they wait for the next start.
     if (this.closing || this.consumers.size === 0) return { redelivered: 0, interrupted: 0 };
     const released = releasedMidFlow.get(this.options.endpoint) ?? new Set<string>();
     releasedMidFlow.delete(this.options.endpoint);
     const cutoff = this.clock.now() - this.timeoutMs;
     const orphans: string[] = [];
+    let recheckAt = Infinity;
     let cursor: string | undefined;
     do {
       const page = await this.store.search({ direction: 'inbound', endpoint: this.options.endpoint, status: 'processing', limit: 200, cursor });
       for (const r of page.items) {
         if (r.messageType === 'BATCH' || this.inFlight.has(r.id)) continue;
         if (r.updatedAt.getTime() <= cutoff || released.has(r.id)) orphans.push(r.id);
+        else recheckAt = Math.min(recheckAt, r.updatedAt.getTime() + this.timeoutMs + 1);
       }
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
+    if (recheckAt !== Infinity) this.scheduleRecovery(recheckAt - this.clock.now());
     let redelivered = 0;
     let interrupted = 0;
     // The search pages newest first; the flow gets them in the order they arrived (an A08 after its A01),
@@ -341,6 +361,15 @@ export class Hl7Intake {
     return { redelivered, interrupted };
   }
 
+  private scheduleRecovery(delayMs: number): void {
+    if (this.closing) return;
+    if (this.recoveryTimer !== undefined) this.clock.clearTimeout(this.recoveryTimer);
+    this.recoveryTimer = this.clock.setTimeout(() => {
+      this.recoveryTimer = undefined;
+      this.recoverInterrupted().catch((err: unknown) => this.logger.warn('hl7 intake recovery failed', { endpoint: this.options.endpoint, ...summarizeError(err) }));
+    }, Math.max(0, delayMs));
+  }
+
   /**
    * Stop taking messages: payloads still arriving get AE (ERR 207), answers
    * still outstanding become AE, and pending status writes are awaited for
@@ -352,6 +381,7 @@ export class Hl7Intake {
   }
 
   private async shutdown(): Promise<void> {
+    if (this.recoveryTimer !== undefined) this.clock.clearTimeout(this.recoveryTimer);
     this.duplicates.rejectAll();
     let unanswered = 0;
     const released = releasedMidFlow.get(this.options.endpoint) ?? new Set<string>();

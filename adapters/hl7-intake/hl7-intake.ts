@@ -16,6 +16,7 @@ import type { HubMetrics, MessageOutcome } from '../shared/hub-metrics';
 import type { Logger, LogMeta } from '../shared/logger';
 import { silentLogger } from '../shared/logger';
 import { summarizeError } from '../shared/redact';
+import { RecoveryPasses } from '../shared/recovery-passes';
 import { newMessageId } from '../store/message-id';
 import type { MessageRecord, MessageStore, NewMessage, StatusPatch } from '../store/types';
 import { AckWriter } from './ack-writer';
@@ -141,10 +142,7 @@ export class Hl7Intake {
   private readonly ackMode: AckMode;
   private readonly timeoutMs: number;
   private closing: Promise<void> | undefined;
-  /** Recovery passes run one at a time (a later pass must not take what an earlier one is sending on). */
-  private recovering: Promise<unknown> = Promise.resolve();
-  /** The next recovery pass, for leftovers too recently touched to take yet (see recoverInterrupted). */
-  private recoveryTimer: TimerHandle | undefined;
+  private readonly recovery: RecoveryPasses<{ redelivered: number; interrupted: number }>;
 
   /**
    * @param options - see {@link Hl7IntakeOptions}
@@ -161,6 +159,9 @@ export class Hl7Intake {
     this.metrics = deps.metrics ?? noopMetrics;
     this.ackMode = options.ackMode ?? 'after-commit';
     this.timeoutMs = options.processingTimeoutMs ?? PROCESSING_TIMEOUT_MS;
+    this.recovery = new RecoveryPasses(() => this.recoveryPass(), this.clock, (err: unknown) =>
+      this.logger.warn('hl7 intake recovery failed', { endpoint: options.endpoint, ...summarizeError(err) }),
+    );
     this.acks = new AckWriter({ defaultCharset: options.defaultCharset, now: () => this.clock.now() });
     this.duplicates = new DuplicateIndex(options.duplicateWindowMs ?? 0, () => this.clock.now());
   }
@@ -304,9 +305,7 @@ export class Hl7Intake {
    * @returns how many went through the flow again, and how many were marked INTERRUPTED
    */
   recoverInterrupted(): Promise<{ redelivered: number; interrupted: number }> {
-    const pass = this.recovering.then(() => this.recoveryPass());
-    this.recovering = pass.catch(() => undefined);
-    return pass;
+    return this.recovery.run();
   }
 
   /**
@@ -332,7 +331,7 @@ export class Hl7Intake {
       }
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
-    if (recheckAt !== Infinity) this.scheduleRecovery(recheckAt - this.clock.now());
+    if (recheckAt !== Infinity) this.recovery.later(recheckAt - this.clock.now());
     let redelivered = 0;
     let interrupted = 0;
     // The search pages newest first; the flow gets them in the order they arrived (an A08 after its A01),
@@ -361,14 +360,6 @@ export class Hl7Intake {
     return { redelivered, interrupted };
   }
 
-  private scheduleRecovery(delayMs: number): void {
-    if (this.closing) return;
-    if (this.recoveryTimer !== undefined) this.clock.clearTimeout(this.recoveryTimer);
-    this.recoveryTimer = this.clock.setTimeout(() => {
-      this.recoveryTimer = undefined;
-      this.recoverInterrupted().catch((err: unknown) => this.logger.warn('hl7 intake recovery failed', { endpoint: this.options.endpoint, ...summarizeError(err) }));
-    }, Math.max(0, delayMs));
-  }
 
   /**
    * Stop taking messages: payloads still arriving get AE (ERR 207), answers
@@ -381,7 +372,7 @@ export class Hl7Intake {
   }
 
   private async shutdown(): Promise<void> {
-    if (this.recoveryTimer !== undefined) this.clock.clearTimeout(this.recoveryTimer);
+    this.recovery.stop();
     this.duplicates.rejectAll();
     let unanswered = 0;
     const released = releasedMidFlow.get(this.options.endpoint) ?? new Set<string>();

@@ -5,6 +5,7 @@ import { astmNodes, inbound, instrumentNode, listeningInstrument, outbound, play
 import { eventually, startTestHub } from '../../test/support/mllp-harness';
 import type { TestHub } from '../../test/support/mllp-harness';
 import type { AnalyzerSimulator } from '../../test/sim/analyzer-simulator';
+import { RECOVER_AFTER_MS } from '../astm-instrument/analyzer-link';
 
 helper.init(require.resolve('node-red'));
 
@@ -114,6 +115,17 @@ describe('astm-in node', () => {
     expect(sim.received.length).toBe(sentToInstrument);
     // Another instrument's record, or an outbound one, is refused.
     await expect(hub.reprocessors.get('I1')!({ ...record!, body: record!.body!, endpoint: 'other' })).rejects.toMatchObject({ code: 'CONFIG' });
+  });
+
+  test('a message a crashed run stored and acknowledged and never processed goes through the flow once the deploy has started', async () => {
+    const left = await hub.store.insert({ direction: 'inbound', endpoint: ENDPOINT, controlId: 'LEFTOVER', messageType: 'ASTM', status: 'received', contentType: 'application/astm', body: IMMULITE_IVF_STREAM });
+    hub.age(left.id, RECOVER_AFTER_MS + 1000);
+    await helper.load(astmNodes(), flow([astmIn, ...taps]), {});
+    const results = new MessageTap('results');
+    const got = await results.next();
+    expect(got.hubMessageId).toBe(left.id);
+    await eventually(async () => (await hub.store.get(left.id))?.status === 'sent', 'status sent');
+    expect((await hub.store.get(left.id))?.attempts).toBe(1);
   });
 
   test('after an error the status shows the code; the next clean message restores the connection status', async () => {

@@ -49,6 +49,7 @@ import type { HubMetrics } from '../../adapters/shared/hub-metrics';
 import { noopMetrics } from '../../adapters/shared/hub-metrics';
 import type { Logger } from '../../adapters/shared/logger';
 import { summarizeError } from '../../adapters/shared/redact';
+import { RecoveryPasses } from '../../adapters/shared/recovery-passes';
 import type { MessageStore, MessageStatus } from '../../adapters/store';
 import type { AstmDelivery, AstmDeliveryError, AstmInConsumer, AstmPeer, PendingQueryHandle } from './types';
 
@@ -82,6 +83,16 @@ const CONTENT_TYPE = 'application/astm';
 const MESSAGE_TYPE = 'ASTM';
 /** Expired query ids remembered so a late answer is told "timed out", not "unknown". */
 const EXPIRED_MEMORY = 1000;
+/**
+ * Recovery at start takes a record left `received` once untouched this long:
+ * a live hub process sharing the store processes what it stored within
+ * milliseconds, so an older one is nobody's.
+ */
+export const RECOVER_AFTER_MS = 15_000;
+/** Most records one recovery pass takes, oldest first; the rest wait for the next pass. */
+const MAX_RECOVERED = 10_000;
+const QUERY_INTERRUPTED_TEXT = 'host query not answered: the hub stopped before the flow answered it';
+const UNREADABLE_TEXT = 'the hub stopped before processing this message, and its stored copy could not be read again';
 
 export interface QueryAnswerOptions {
   /** H.5 of what the hub sends. */
@@ -195,6 +206,9 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
   private readonly sleeps = new Set<{ timer: unknown; reject: (e: Error) => void }>();
   private readonly background = new Set<Promise<unknown>>();
   private chain: Promise<void> = Promise.resolve();
+  /** Stored and acknowledged, waiting in the chain to be processed: recovery leaves these alone. */
+  private readonly unprocessed = new Set<string>();
+  private readonly recovery: RecoveryPasses<{ reprocessed: number; interrupted: number }>;
   private started: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
   private current: LinkState = { phase: 'starting' };
@@ -213,6 +227,9 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
     this.metrics = deps.metrics ?? noopMetrics;
     this.timers = deps.timers ?? systemTimers;
     this.clock = deps.clock ?? systemClock;
+    this.recovery = new RecoveryPasses(() => this.recoveryPass(), this.timers, (err: unknown) =>
+      this.logger.warn('astm instrument recovery failed', { endpoint: options.instrumentId, ...summarizeError(err) }),
+    );
     const transportDeps = { logger: this.logger, timers: this.timers, clock: this.clock };
     const t = options.transport;
     if (t.mode === 'server') {
@@ -347,6 +364,7 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
   /** Stop: pending queries are dropped, sends waiting to retry fail, the transport closes. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
+      this.recovery.stop();
       for (const q of [...this.queries.values()]) {
         this.claim(q);
         this.settle(q.entry, { code: 'SHUTDOWN', text: 'host query not answered: the instrument link was stopped' });
@@ -400,13 +418,91 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
     this.logger.info('astm message stored', { endpoint, id: record.id, controlId, records: message.records.length, bytes: Buffer.byteLength(m.text), connection: m.connection.id });
     // Processing follows the ACK (one turn later, so the ACK is written first), in arrival order;
     // it never fails the handler: that would NAK a message that is stored.
+    this.unprocessed.add(record.id);
     this.chain = this.chain
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(() => this.process(record.id, controlId, patientId, m))
       .catch((err: unknown) => {
         this.logger.error('astm message processing failed', { endpoint, id: record.id, ...summarizeError(err) });
-      });
+      })
+      .finally(() => this.unprocessed.delete(record.id));
   };
+
+  /**
+   * Messages a previous run stored and acknowledged and never processed (the
+   * process stopped between the ACK and the flow) are still `received`: the
+   * instrument will not send them again, so they go through mapping and the
+   * flow now, as an operator's reprocess would send them (attempts + 1).
+   * Messages left `processing` were waiting for the flow to answer their
+   * host queries; the instrument has long stopped waiting, so they are
+   * marked `error` INTERRUPTED, as close() settles them. A record counts
+   * once untouched for RECOVER_AFTER_MS (for `processing`, plus the query
+   * timeout), so another live hub process sharing the store keeps its own;
+   * fresher ones get another pass once old enough. Passes run one after
+   * another, never side by side.
+   * @returns how many went through the flow again, and how many were marked INTERRUPTED
+   */
+  recoverInterrupted(): Promise<{ reprocessed: number; interrupted: number }> {
+    return this.recovery.run();
+  }
+
+  private async recoveryPass(): Promise<{ reprocessed: number; interrupted: number }> {
+    // Without a receiver they would only fail again: they wait for a start that has one.
+    if (this.closing || this.consumers.size === 0) return { reprocessed: 0, interrupted: 0 };
+    const endpoint = this.options.instrumentId;
+    const now = this.clock();
+    const waits = { received: RECOVER_AFTER_MS, processing: RECOVER_AFTER_MS + (this.options.queryTimeoutMs ?? QUERY_TIMEOUT_MS) };
+    const found: { id: string; status: 'received' | 'processing'; receivedAt: number }[] = [];
+    let recheckAt = Infinity;
+    for (const status of ['received', 'processing'] as const) {
+      let cursor: string | undefined;
+      do {
+        const page = await this.store.search({ direction: 'inbound', endpoint, status, limit: 200, cursor });
+        for (const r of page.items) {
+          if (r.messageType !== MESSAGE_TYPE || this.handledHere(r.id)) continue;
+          const takeAt = r.updatedAt.getTime() + waits[status];
+          if (takeAt <= now) found.push({ id: r.id, status, receivedAt: r.receivedAt.getTime() });
+          else recheckAt = Math.min(recheckAt, takeAt + 1);
+        }
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+    }
+    if (recheckAt !== Infinity) this.recovery.later(recheckAt - now);
+    let reprocessed = 0;
+    let interrupted = 0;
+    // In the order the instrument sent them, as far as receipt times (milliseconds) tell.
+    found.sort((a, b) => a.receivedAt - b.receivedAt);
+    for (const f of found.slice(0, MAX_RECOVERED)) {
+      if (this.closing) break;
+      const record = await this.store.get(f.id, { includeBody: true });
+      // An operator's reprocess may have taken it meanwhile.
+      if (!record?.body || record.status !== f.status || this.handledHere(f.id)) continue;
+      let errorText = QUERY_INTERRUPTED_TEXT;
+      if (f.status === 'received') {
+        try {
+          await this.reprocess({ ...record, body: record.body });
+          reprocessed++;
+          continue;
+        } catch (err) {
+          errorText = UNREADABLE_TEXT;
+          this.logger.warn('astm instrument could not recover a message', { endpoint, id: f.id, ...summarizeError(err) });
+        }
+      }
+      await this.store.update(f.id, { status: 'error', errorCode: 'INTERRUPTED', errorText });
+      this.metrics.message(endpoint, 'errored', MESSAGE_TYPE);
+      interrupted++;
+    }
+    if (reprocessed + interrupted > 0) this.logger.warn('astm instrument recovered messages a previous run left unfinished', { endpoint, reprocessed, interrupted });
+    return { reprocessed, interrupted };
+  }
+
+  /** Stored by this link and not processed yet, or holding a host query this link waits on. */
+  private handledHere(id: string): boolean {
+    if (this.unprocessed.has(id)) return true;
+    for (const q of this.queries.values()) if (q.entry.id === id) return true;
+    return false;
+  }
+
 
   /**
    * Run a stored message through mapping and the flow again (an operator's
@@ -438,11 +534,13 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
       key: createHash('sha256').update(text).digest('hex'),
       charset,
     };
+    this.unprocessed.add(record.id);
     this.chain = this.chain
       .then(() => this.process(record.id, record.controlId ?? '', patientId, received))
       .catch((err: unknown) => {
         this.logger.error('astm message processing failed', { endpoint: this.options.instrumentId, id: record.id, ...summarizeError(err) });
-      });
+      })
+      .finally(() => this.unprocessed.delete(record.id));
   }
 
   /** The adapter's duplicate window is in memory; after a restart the store still knows. */

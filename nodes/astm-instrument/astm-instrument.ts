@@ -96,6 +96,12 @@ export = function init(RED: NodeAPI): void {
       const current: Running = { link, started: Promise.resolve(), unregister };
       running = current;
       link.on('state', statusAll);
+      // Once every node of the deploy is running (its astm-in nodes registered): what a previous run
+      // stored and acknowledged and never processed goes through the flow now.
+      RED.events.once('flows:started', () => {
+        if (running !== current) return;
+        current.link.recoverInterrupted().catch((err: unknown) => node.warn(RED._('astm-instrument.errors.recover', { code: errorCode(err) })));
+      });
       // Wait for the previous link to let go of the port (a redeploy reopens it at once).
       current.started = stopping
         .then(() => link.start())

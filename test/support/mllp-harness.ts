@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +41,11 @@ export interface TestHub {
   logger: CapturingLogger;
   health: HealthRegistry;
   reprocessors: ReprocessRegistry;
+  /**
+   * Makes a stored record look last touched `ms` ago, as a crashed run's
+   * leftover would (the store itself stamps every write with the time of the write).
+   */
+  age(id: string, ms: number): void;
   close(): Promise<void>;
 }
 
@@ -56,6 +62,15 @@ export async function startTestHub(): Promise<TestHub> {
     logger,
     health,
     reprocessors,
+    age(id, ms) {
+      const db = new Database(join(dir, 'store', 'messages.db'));
+      try {
+        db.pragma('busy_timeout = 5000');
+        for (const table of ['hub_messages', 'hub_messages_staged']) db.prepare(`UPDATE ${table} SET updated_at = updated_at - ? WHERE id = ?`).run(ms, id);
+      } finally {
+        db.close();
+      }
+    },
     async close() {
       clearHubServices();
       await store.close();

@@ -1,0 +1,55 @@
+/** setTimeout/clearTimeout as the intakes inject them (their clocks and timers are test seams). */
+export interface PassTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: never): void;
+}
+
+/**
+ * Recovery passes of an intake (messages a previous run accepted and never
+ * finished): run one after another, never side by side, so a later pass
+ * cannot take a message an earlier one is still sending on; and a pass can
+ * ask for another one later, for leftovers too recently touched to take yet.
+ */
+export class RecoveryPasses<T> {
+  private running: Promise<unknown> = Promise.resolve();
+  private timer: unknown;
+  private stopped = false;
+
+  /**
+   * @param pass - one pass; it calls `later` when some leftovers must wait
+   * @param onLaterError - a scheduled pass failed (nobody awaits it)
+   */
+  constructor(
+    private readonly pass: () => Promise<T>,
+    private readonly timers: PassTimers,
+    private readonly onLaterError: (err: unknown) => void,
+  ) {}
+
+  /** Runs a pass once the one before (if any) has finished. */
+  run(): Promise<T> {
+    const pass = this.running.then(() => this.pass());
+    this.running = pass.catch(() => undefined);
+    return pass;
+  }
+
+  /** Another pass in `delayMs` (replacing one already scheduled); nothing once stopped. */
+  later(delayMs: number): void {
+    if (this.stopped) return;
+    this.cancelTimer();
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = undefined;
+      this.run().catch(this.onLaterError);
+    }, Math.max(0, delayMs));
+  }
+
+  /** No more scheduled passes (the intake is closing). */
+  stop(): void {
+    this.stopped = true;
+    this.cancelTimer();
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer as never);
+    this.timer = undefined;
+  }
+}

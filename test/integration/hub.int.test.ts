@@ -4,7 +4,7 @@ import bcrypt from 'bcryptjs';
 import { CANARY_MRN, CANARY_NAME, canaryOru } from '../fixtures/canary';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { createToken, freePort, login, runHub, startHubProcess, tempDataDir } from '../support/hub-process';
+import { createToken, freePort, login, runHub, startHubProcess, tempDataDir, waitForPort } from '../support/hub-process';
 import { msaOf, RawMllp } from '../support/mllp-harness';
 import { pollUntil } from '../support/poll';
 import type { HubProcess } from '../support/hub-process';
@@ -125,6 +125,9 @@ describe('hub process (the built hub, as npm start runs it)', () => {
 
     test('an analyst can deploy, and the deploy is audited with who and when', async () => {
       expect([200, 204]).toContain(await deploy(analyst));
+      // The redeployed MLLP listener binds once its predecessor has let go of the port, after the deploy answers:
+      // the tests after this one send to it.
+      await waitForPort(hub.mllpPort);
       const audit = (await (await fetch(`${hub.url}/api/v1/audit?action=flows.deploy`, { headers: auth(admin) })).json()) as { items: { actor: string; at: string }[] };
       expect(audit.items[0]?.actor).toBe('ana');
       expect(Date.now() - new Date(audit.items[0]!.at).getTime()).toBeLessThan(60_000);

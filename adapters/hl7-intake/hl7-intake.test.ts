@@ -311,6 +311,15 @@ describe('Hl7Intake', () => {
       expect(canariesIn(left.errorText)).toEqual([]);
     });
 
+    test('a leftover whose stored copy no longer parses is marked error INTERRUPTED, saying so', async () => {
+      const bad = await store.insert({ direction: 'inbound', endpoint: 'lab-in', messageType: 'ADT^A01', status: 'processing', contentType: 'application/hl7-v2', body: 'not an HL7 message' });
+      const { intake, deliveries } = make({ processingTimeoutMs: 1000 });
+      pastTimeout(1000);
+      expect(await intake.recoverInterrupted()).toEqual({ redelivered: 0, interrupted: 1 });
+      expect(await record(bad.id)).toMatchObject({ status: 'error', errorCode: 'INTERRUPTED', errorText: expect.stringContaining('could not be read again') });
+      expect(deliveries).toHaveLength(0);
+    });
+
     test('no receiver yet: nothing is touched, it waits for a start that has one', async () => {
       const before = crashedRun();
       await before.intake.handle(adt('CTRL-N1'), CONN);

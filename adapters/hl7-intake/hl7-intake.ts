@@ -341,19 +341,19 @@ export class Hl7Intake {
       const record = await this.store.get(id, { includeBody: true });
       // An operator's reprocess may have taken it meanwhile.
       if (!record?.body || record.status !== 'processing' || this.inFlight.has(id)) continue;
-      let errorText = INTERRUPTED_TEXT;
+      let unit: Unit | undefined;
       try {
-        const unit = this.storedUnit(record.body);
-        if (this.ackMode === 'after-commit' || unit.enhanced) {
-          await this.redeliver(record, unit);
-          redelivered++;
-          continue;
-        }
+        unit = this.storedUnit(record.body);
       } catch (err) {
-        errorText = UNREADABLE_TEXT;
         this.logger.warn('hl7 intake could not recover a message', { endpoint: this.options.endpoint, id, ...summarizeError(err) });
       }
-      await this.store.update(id, { status: 'error', errorCode: 'INTERRUPTED', errorText });
+      // A store failure while redelivering fails the pass and leaves the record for the next one.
+      if (unit && (this.ackMode === 'after-commit' || unit.enhanced)) {
+        await this.redeliver(record, unit);
+        redelivered++;
+        continue;
+      }
+      await this.store.update(id, { status: 'error', errorCode: 'INTERRUPTED', errorText: unit ? INTERRUPTED_TEXT : UNREADABLE_TEXT });
       interrupted++;
     }
     if (redelivered + interrupted > 0) this.logger.warn('hl7 intake recovered messages a previous run left unfinished', { endpoint: this.options.endpoint, redelivered, interrupted });

@@ -115,6 +115,17 @@ describe('AnalyzerLink recovery at start (messages a previous run stored and ack
     expect(deliveries).toEqual([]);
   });
 
+  test('a leftover whose stored copy no longer reads as ASTM is marked error INTERRUPTED, saying so, and the others still go through', async () => {
+    const bad = await leftover('received', 'X|not an ASTM header\rL|1\r');
+    const good = await leftover('received');
+    const { link: l, deliveries } = link();
+    now += RECOVER_AFTER_MS + 1000;
+    expect(await l.recoverInterrupted()).toEqual({ reprocessed: 1, interrupted: 1 });
+    expect(await store.get(bad)).toMatchObject({ status: 'error', errorCode: 'INTERRUPTED', errorText: expect.stringContaining('could not be read again') });
+    await eventually(() => deliveries.length === 1, 'the readable one delivered');
+    expect(deliveries[0]!.id).toBe(good);
+  });
+
   test('no astm-in receiving yet: nothing is touched, it waits for a start that has one', async () => {
     const id = await leftover('received');
     const { link: l } = link(false);

@@ -484,6 +484,8 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
           reprocessed++;
           continue;
         } catch (err) {
+          // Stopping, or its last astm-in left meanwhile: it stays for the next start.
+          if (this.closing || this.consumers.size === 0) break;
           errorText = UNREADABLE_TEXT;
           this.logger.warn('astm instrument could not recover a message', { endpoint, id: f.id, ...summarizeError(err) });
         }
@@ -502,7 +504,6 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
     for (const q of this.queries.values()) if (q.entry.id === id) return true;
     return false;
   }
-
 
   /**
    * Run a stored message through mapping and the flow again (an operator's

@@ -36,12 +36,12 @@ export class PostgresBackend implements StoreBackend {
   constructor(options: PostgresBackendOptions) {
     this.schema = options.schema ?? 'public';
     if (!SCHEMA_NAME.test(this.schema)) throw new Error(`invalid PostgreSQL schema name ${this.schema}`);
-    this.pool = new Pool({ connectionString: options.url, max: options.poolSize ?? 8, connectionTimeoutMillis: 5000 });
+    // search_path in the startup packet: a SET from the pool's 'connect' event raced the first query the pool
+    // hands the new client (pg warns of a query on a busy client, and pg 9 refuses it).
+    const { connectionString, pgOptions } = withSearchPath(options.url, this.schema);
+    this.pool = new Pool({ connectionString, max: options.poolSize ?? 8, connectionTimeoutMillis: 5000, options: pgOptions });
     // An idle client's socket error must not crash the process; the pool replaces it.
     this.pool.on('error', () => undefined);
-    this.pool.on('connect', (client) => {
-      void client.query(`SET search_path TO ${this.schema}`).catch(() => undefined);
-    });
     this.audit = new PostgresAuditLog(this.pool);
     this.tokens = new PostgresTokenRepository(this.pool);
   }
@@ -158,4 +158,24 @@ export class PostgresBackend implements StoreBackend {
     this.closed = true;
     await this.pool.end();
   }
+}
+
+/**
+ * The pool's connection string and startup `options` with the schema's
+ * search_path. pg lets a connection string's own `options` parameter win
+ * over the config, so one in the URL is moved into the merged options (the
+ * URL is left as given when it has none).
+ */
+export function withSearchPath(url: string, schema: string): { connectionString: string; pgOptions: string } {
+  const searchPath = `-c search_path=${schema}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { connectionString: url, pgOptions: searchPath };
+  }
+  const own = parsed.searchParams.get('options');
+  if (own === null) return { connectionString: url, pgOptions: searchPath };
+  parsed.searchParams.delete('options');
+  return { connectionString: parsed.toString(), pgOptions: `${own} ${searchPath}` };
 }

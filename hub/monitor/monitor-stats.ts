@@ -14,6 +14,8 @@ const RECOUNT_BUCKETS = 3;
 const POLL_LIMIT = 500;
 const LATENCY_SAMPLE = 200;
 const BACKFILL_LATENCY_SAMPLE = 50;
+/** Backfill queries in flight at once: half of the PostgreSQL store's default pool of 8. */
+const BACKFILL_CONCURRENCY = 4;
 const MAX_TYPES = 8;
 /** Status counts may use at most about this share of wall time; beyond it they refresh less often. */
 const COUNTS_DUTY = 0.1;
@@ -255,18 +257,20 @@ export class MonitorStats {
     }
     await this.pollNew(now);
     const current = bucketOf(now);
-    for (let b = current - SERIES_BUCKETS + 1; b <= current; b++) {
+    const buckets = Array.from({ length: SERIES_BUCKETS }, (_, i) => current - SERIES_BUCKETS + 1 + i);
+    await inGroups(buckets, BACKFILL_CONCURRENCY, async (b) => {
       await this.countBucket(b, BACKFILL_LATENCY_SAMPLE);
       await yieldEvery();
-    }
+    });
     const minute = Math.floor(now / MINUTE_MS);
+    const minutes = Array.from({ length: SPARK_MINUTES }, (_, i) => minute - SPARK_MINUTES + 1 + i);
     for (const [name, k] of this.known) {
       k.minutes.clear();
       if (k.lastMessageAt === null || k.lastMessageAt < now - HOUR_MS) continue;
-      for (let m = minute - SPARK_MINUTES + 1; m <= minute; m++) {
+      await inGroups(minutes, BACKFILL_CONCURRENCY, async (m) => {
         k.minutes.set(m, await this.store.count({ endpoint: name, from: new Date(m * MINUTE_MS), to: new Date((m + 1) * MINUTE_MS) }));
         await yieldEvery();
-      }
+      });
     }
     this.nextCountsAt = 0;
     this.backfilled = true;
@@ -548,6 +552,17 @@ export function histogramQuantile(cumulative: Map<number, number>, q: number): n
     prevCount = n;
   }
   return Math.round(prevBound * 1000);
+}
+
+/**
+ * Runs `fn` over `items`, at most `concurrency` at a time. The backfill's
+ * ~400 small queries, one after another, were 0.6 s on PostgreSQL at 1M rows
+ * (bench:search), nearly all of it round trips; a few at once overlap them
+ * and still leave most of the pool to the intakes. SQLite answers
+ * synchronously, so there it changes nothing.
+ */
+async function inGroups<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += concurrency) await Promise.all(items.slice(i, i + concurrency).map(fn));
 }
 
 /** better-sqlite3 answers synchronously: give the event loop a turn every few queries during a backfill. */

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { AuditLog, Direction, MessageStatus, StatusPatch, TokenRepository } from './types';
+import type { AuditLog, Direction, MessageStatus, StatusPatch, TimeBucketCount, TokenRepository } from './types';
 import type { CursorPosition } from './cursor';
 
 /** A message as a backend holds it: times in epoch ms, body sealed. */
@@ -69,6 +69,8 @@ export interface StoreBackend {
   get(id: string, includeBody: boolean): Promise<MessageRow | null>;
   search(query: RowQuery): Promise<MessageRow[]>;
   count(filter: RowFilter): Promise<number>;
+  /** Counts per bucket of `bucketMs` (floor(received_at / bucketMs)); empty buckets left out. */
+  countByTime(filter: RowFilter, bucketMs: number): Promise<TimeBucketCount[]>;
   /** Deletes rows in `status` last updated before `before` (epoch ms). */
   prune(cutoffs: { status: MessageStatus; before: number }[]): Promise<number>;
   ping(): Promise<void>;

@@ -6,7 +6,7 @@ import { MessageNotFoundError, StoreError } from './errors';
 import { GroupCommitter } from './group-commit';
 import { newMessageId } from './message-id';
 import { MESSAGE_STATUSES, TERMINAL_STATUSES } from './types';
-import type { MessagePage, MessageQuery, MessageRecord, MessageStore, NewMessage, RetentionPolicy, StatusPatch } from './types';
+import type { MessagePage, MessageQuery, MessageRecord, MessageStore, NewMessage, RetentionPolicy, StatusPatch, TimeBucketCount } from './types';
 
 const MAX_PAGE = 500;
 const DEFAULT_PAGE = 50;
@@ -131,6 +131,11 @@ export class EncryptedMessageStore implements MessageStore {
 
   async count(q: Omit<MessageQuery, 'limit' | 'cursor'> = {}): Promise<number> {
     return this.db.count(this.filter(q));
+  }
+
+  async countByTime(q: Omit<MessageQuery, 'limit' | 'cursor'>, bucketMs: number): Promise<TimeBucketCount[]> {
+    if (!Number.isInteger(bucketMs) || bucketMs < 1) throw new StoreError(`bucket width must be a positive whole number of ms, got ${bucketMs}`, false);
+    return this.db.countByTime(this.filter(q), bucketMs);
   }
 
   async prune(policy: RetentionPolicy, now: Date = new Date(this.now())): Promise<number> {

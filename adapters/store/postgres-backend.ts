@@ -5,7 +5,7 @@ import type { MessageRow, RowFilter, RowQuery, StoreBackend, WriteOp } from './b
 import { POSTGRES_SCHEMA } from './postgres-schema';
 import { PostgresAuditLog } from './postgres-audit-log';
 import { PostgresTokenRepository } from './postgres-token-repository';
-import type { MessageStatus, StatusPatch } from './types';
+import type { MessageStatus, StatusPatch, TimeBucketCount } from './types';
 
 export interface PostgresBackendOptions {
   url: string;
@@ -138,6 +138,18 @@ export class PostgresBackend implements StoreBackend {
     const { sql, values } = buildWhere(filter, (n) => `$${n}`);
     const res = await this.pool.query(`SELECT COUNT(*)::bigint AS n FROM hub_messages ${sql}`, values);
     return Number((res.rows[0] as { n: string }).n);
+  }
+
+  async countByTime(filter: RowFilter, bucketMs: number): Promise<TimeBucketCount[]> {
+    if (!Number.isInteger(bucketMs) || bucketMs < 1) throw new Error(`bucket width must be a positive whole number of ms, got ${bucketMs}`);
+    const { sql, values } = buildWhere(filter, (n) => `$${n}`);
+    const res = await this.pool.query(
+      `SELECT floor(received_at / ${bucketMs})::bigint AS bucket, COUNT(*)::bigint AS total,
+         COUNT(*) FILTER (WHERE direction = 'inbound')::bigint AS inbound, COUNT(*) FILTER (WHERE status = 'error')::bigint AS errored
+       FROM hub_messages ${sql} GROUP BY 1 ORDER BY 1`,
+      values,
+    );
+    return (res.rows as Record<string, string>[]).map((r) => ({ bucket: Number(r.bucket), total: Number(r.total), inbound: Number(r.inbound), errored: Number(r.errored) }));
   }
 
   async prune(cutoffs: { status: MessageStatus; before: number }[]): Promise<number> {

@@ -8,11 +8,11 @@ import { BACKSTOP_AUTOCHECKPOINT_PAGES, configureConnection, SqliteBatchWriter }
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { SqliteWriterClient } from './sqlite-writer-client';
 import { SQLITE_SCHEMA } from './sqlite-schema';
-import { dropOrphanPatientEntries, migratePatientIndex, patientCountSql, patientPageSql } from './sqlite-patient-index';
+import { dropOrphanPatientEntries, migratePatientIndex, patientPageSql, patientSelectSql } from './sqlite-patient-index';
 import { settleStaged, STAGED_TABLE } from './sqlite-staging';
 import { SqliteAuditLog } from './sqlite-audit-log';
 import { SqliteTokenRepository } from './sqlite-token-repository';
-import type { MessageStatus } from './types';
+import type { MessageStatus, TimeBucketCount } from './types';
 
 /**
  * Group commits handed to the writer thread ahead of its answers. The thread
@@ -128,11 +128,31 @@ export class SqliteBackend implements StoreBackend {
   }
 
   async count(filter: RowFilter): Promise<number> {
-    const { sql, values } = buildWhere(filter, () => '?');
     const count = (q: { sql: string; values: unknown[] }): number => (this.db.prepare(q.sql).get(...q.values) as { n: number }).n;
-    const counts = (table: string): { sql: string; values: unknown[] }[] =>
-      table === 'hub_messages' && filter.patientKey !== undefined ? patientCountSql({ ...filter, patientKey: filter.patientKey }) : [{ sql: `SELECT COUNT(*) AS n FROM ${table} ${sql}`, values }];
-    return this.db.transaction(() => [...counts(STAGED_TABLE), ...counts('hub_messages')].reduce((n, q) => n + count(q), 0))();
+    return this.db.transaction(() => this.selects('COUNT(*) AS n', filter).reduce((n, q) => n + count(q), 0))();
+  }
+
+  async countByTime(filter: RowFilter, bucketMs: number): Promise<TimeBucketCount[]> {
+    if (!Number.isInteger(bucketMs) || bucketMs < 1) throw new Error(`bucket width must be a positive whole number of ms, got ${bucketMs}`);
+    const columns = `CAST(received_at / ${bucketMs} AS INTEGER) AS bucket, COUNT(*) AS total, SUM(direction = 'inbound') AS inbound, SUM(status = 'error') AS errored`;
+    const parts = this.db.transaction(() => this.selects(columns, filter, ' GROUP BY bucket').flatMap((q) => this.db.prepare(q.sql).all(...q.values) as TimeBucketCount[]))();
+    const byBucket = new Map<number, TimeBucketCount>();
+    for (const p of parts) {
+      const b = byBucket.get(p.bucket) ?? { bucket: p.bucket, total: 0, inbound: 0, errored: 0 };
+      b.total += p.total;
+      b.inbound += p.inbound;
+      b.errored += p.errored;
+      byBucket.set(p.bucket, b);
+    }
+    return [...byBucket.values()].sort((a, b) => a.bucket - b.bucket);
+  }
+
+  /** `SELECT columns` over every row matching `filter`: the staging table, and hub_messages (through the patient index for a patient). */
+  private selects(columns: string, filter: RowFilter, groupBy = ''): { sql: string; values: unknown[] }[] {
+    const { sql, values } = buildWhere(filter, () => '?');
+    const stored =
+      filter.patientKey === undefined ? [{ sql: `SELECT ${columns} FROM hub_messages ${sql}${groupBy}`, values }] : patientSelectSql(columns, { ...filter, patientKey: filter.patientKey }, groupBy);
+    return [{ sql: `SELECT ${columns} FROM ${STAGED_TABLE} ${sql}${groupBy}`, values }, ...stored];
   }
 
   async prune(cutoffs: { status: MessageStatus; before: number }[]): Promise<number> {

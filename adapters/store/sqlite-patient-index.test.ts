@@ -81,6 +81,10 @@ describe('SQLite patient index beside hub_messages', () => {
       expect(await backend.count({ patientKey: 'PK-P', from: 20, to: 50 })).toBe(4);
       // Without a patient filter nothing changes: every row, with or without a key.
       expect(await backend.count({})).toBe(9);
+      // Counts per time bucket add up the same three places.
+      const totals = async (filter: { patientKey?: string }): Promise<number[][]> => (await backend.countByTime(filter, 20)).map((b) => [b.bucket, b.total, b.inbound, b.errored]);
+      expect(await totals({ patientKey: 'PK-P' })).toEqual([[0, 1, 1, 0], [1, 2, 2, 0], [2, 3, 3, 0], [3, 1, 1, 0]]);
+      expect(await totals({})).toEqual([[0, 1, 1, 0], [1, 2, 2, 0], [2, 5, 5, 0], [3, 1, 1, 0]]);
     } finally {
       other.close();
       await backend.close();

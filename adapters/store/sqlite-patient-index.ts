@@ -155,12 +155,16 @@ export function patientPageSql(query: RowQuery & { patientKey: string }): { inde
   };
 }
 
-/** Counts of a patient filter over `hub_messages`: index and pending entries. */
-export function patientCountSql(filter: RowFilter & { patientKey: string }): SqlWithValues[] {
+/**
+ * `SELECT <columns>` over the `hub_messages` rows of a patient filter, once
+ * through the index and once through the pending entries (for counts and
+ * aggregates: no order, no limit). Columns name `hub_messages` unqualified.
+ */
+export function patientSelectSql(columns: string, filter: RowFilter & { patientKey: string }, groupBy = ''): SqlWithValues[] {
   const indexed = patientWhere('p', filter, true);
   const pending = patientWhere('q', filter, false);
   return [
-    { sql: `SELECT COUNT(*) AS n FROM ${PATIENT_INDEX_TABLE} AS p CROSS JOIN hub_messages AS m ON m.id = p.mid ${indexed.sql}`, values: indexed.values },
-    { sql: `SELECT COUNT(*) AS n FROM ${PATIENT_PENDING_TABLE} AS q CROSS JOIN hub_messages AS m ON m.id = q.mid ${pending.sql}`, values: pending.values },
+    { sql: `SELECT ${columns} FROM ${PATIENT_INDEX_TABLE} AS p CROSS JOIN hub_messages AS m ON m.id = p.mid ${indexed.sql}${groupBy}`, values: indexed.values },
+    { sql: `SELECT ${columns} FROM ${PATIENT_PENDING_TABLE} AS q CROSS JOIN hub_messages AS m ON m.id = q.mid ${pending.sql}${groupBy}`, values: pending.values },
   ];
 }

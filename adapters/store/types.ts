@@ -162,6 +162,14 @@ export interface TokenRepository {
   purgeExpired(now?: Date): Promise<number>;
 }
 
+/** Messages received in one time bucket (bucket = floor(receivedAt / bucketMs)). */
+export interface TimeBucketCount {
+  bucket: number;
+  total: number;
+  inbound: number;
+  errored: number;
+}
+
 export interface MessageStore {
   readonly backend: 'sqlite' | 'postgres';
   /** PostgreSQL only: the pool for state hub processes must share; null or absent otherwise. */
@@ -184,6 +192,13 @@ export interface MessageStore {
   get(id: string, opts?: { includeBody?: boolean }): Promise<MessageRecord | null>;
   search(query: MessageQuery): Promise<MessagePage>;
   count(query?: Omit<MessageQuery, 'limit' | 'cursor'>): Promise<number>;
+  /**
+   * Counts per time bucket in one query (the monitor's charts), buckets with
+   * no message left out. Optional: a store without it is counted bucket by bucket.
+   * @param query - filter; `from` and `to` bound the buckets
+   * @param bucketMs - bucket width
+   */
+  countByTime?(query: Omit<MessageQuery, 'limit' | 'cursor'>, bucketMs: number): Promise<TimeBucketCount[]>;
   /** Deletes terminal messages older than the policy allows; returns how many. */
   prune(policy: RetentionPolicy, now?: Date): Promise<number>;
   /** The keyed hash the store uses for an MRN (for building queries elsewhere). */

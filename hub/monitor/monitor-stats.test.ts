@@ -123,6 +123,35 @@ describe('MonitorStats', () => {
     expect(count.mock.calls.some(([q]) => q?.status !== undefined && q.endpoint !== undefined)).toBe(false);
   });
 
+  test('the hour’s backfill counts the series and sparklines with one grouped query each, and draws the same charts as counting bucket by bucket', async () => {
+    await put('lis-mllp', 10_000, 'sent');
+    await put('lis-mllp', 25_000, 'error', { errorCode: 'NACK' });
+    await put('lis-mllp', 7 * MINUTE, 'sent');
+    await put('emr-out', 50 * MINUTE, 'queued', { direction: 'outbound' });
+    const byTime = jest.spyOn(store, 'countByTime');
+    const count = jest.spyOn(store, 'count');
+    stats = new MonitorStats({ store });
+    const grouped = await stats.snapshot();
+    await stats.close();
+    // The series (360 buckets) and each endpoint's sparkline (60 minutes): one query each. What is left counted
+    // bucket by bucket is the tick's own recount of the newest buckets (3, three counts each) and minutes (2 an endpoint).
+    const shortCounts = (): number => count.mock.calls.filter(([q]) => q?.from !== undefined && q.to !== undefined && q.to.getTime() - q.from.getTime() <= MINUTE).length;
+    expect(byTime).toHaveBeenCalledTimes(3);
+    expect(shortCounts()).toBeLessThanOrEqual(3 * 3 + 2 * 2);
+    count.mockClear();
+
+    // A store without the grouped count: the same charts from counts bucket by bucket.
+    const plain = Object.assign(Object.create(store) as EncryptedMessageStore, { countByTime: undefined }) as EncryptedMessageStore;
+    stats = new MonitorStats({ store: plain });
+    const perBucket = await stats.snapshot();
+    expect(shortCounts()).toBeGreaterThan(360);
+    expect(grouped.series).toEqual(perBucket.series);
+    expect(grouped.endpoints.map((e) => [e.name, e.spark])).toEqual(perBucket.endpoints.map((e) => [e.name, e.spark]));
+    expect(grouped.series.received.reduce((a, b) => a + b, 0)).toBe(4);
+    expect(grouped.series.errored.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(grouped.endpoints.find((e) => e.name === 'lis-mllp')!.spark.reduce((a, b) => a + b, 0)).toBe(3);
+  });
+
   test('queue depths come from the provider when there is one', async () => {
     stats = new MonitorStats({
       store,

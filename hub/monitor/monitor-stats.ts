@@ -1,5 +1,5 @@
 import type { Logger } from '../../adapters/shared/logger';
-import type { MessageQuery, MessageStatus, MessageStore } from '../../adapters/store';
+import type { MessageQuery, MessageStatus, MessageStore, TimeBucketCount } from '../../adapters/store';
 import { BUCKET_MS, SERIES_BUCKETS, SPARK_MINUTES } from './protocol';
 import type { Counters, EndpointSnapshot, MonitorSnapshot, QueueSnapshot, SeriesSnapshot } from './protocol';
 import type { ConfiguredEndpoint, ConfiguredFlow, EndpointSource, MetricsSource, QueueStatusProvider } from './types';
@@ -14,6 +14,7 @@ const RECOUNT_BUCKETS = 3;
 const POLL_LIMIT = 500;
 const LATENCY_SAMPLE = 200;
 const BACKFILL_LATENCY_SAMPLE = 50;
+const EMPTY_BUCKET: TimeBucketCount = { bucket: 0, total: 0, inbound: 0, errored: 0 };
 /** Backfill queries in flight at once: half of the PostgreSQL store's default pool of 8. */
 const BACKFILL_CONCURRENCY = 4;
 const MAX_TYPES = 8;
@@ -258,8 +259,10 @@ export class MonitorStats {
     await this.pollNew(now);
     const current = bucketOf(now);
     const buckets = Array.from({ length: SERIES_BUCKETS }, (_, i) => current - SERIES_BUCKETS + 1 + i);
+    // One grouped count for the whole series where the store offers it; then only the latency samples go bucket by bucket.
+    const counted = await this.countByTime({ from: new Date(buckets[0]! * BUCKET_MS), to: new Date((current + 1) * BUCKET_MS) }, BUCKET_MS);
     await inGroups(buckets, BACKFILL_CONCURRENCY, async (b) => {
-      await this.countBucket(b, BACKFILL_LATENCY_SAMPLE);
+      await this.countBucket(b, BACKFILL_LATENCY_SAMPLE, counted ? (counted.get(b) ?? EMPTY_BUCKET) : undefined);
       await yieldEvery();
     });
     const minute = Math.floor(now / MINUTE_MS);
@@ -267,8 +270,9 @@ export class MonitorStats {
     for (const [name, k] of this.known) {
       k.minutes.clear();
       if (k.lastMessageAt === null || k.lastMessageAt < now - HOUR_MS) continue;
+      const perMinute = await this.countByTime({ endpoint: name, from: new Date(minutes[0]! * MINUTE_MS), to: new Date((minute + 1) * MINUTE_MS) }, MINUTE_MS);
       await inGroups(minutes, BACKFILL_CONCURRENCY, async (m) => {
-        k.minutes.set(m, await this.store.count({ endpoint: name, from: new Date(m * MINUTE_MS), to: new Date((m + 1) * MINUTE_MS) }));
+        k.minutes.set(m, perMinute ? (perMinute.get(m)?.total ?? 0) : await this.store.count({ endpoint: name, from: new Date(m * MINUTE_MS), to: new Date((m + 1) * MINUTE_MS) }));
         await yieldEvery();
       });
     }
@@ -295,17 +299,24 @@ export class MonitorStats {
     this.watermark = Math.min(newest, now);
   }
 
-  private async countBucket(b: number, latencySample: number): Promise<void> {
+  /** Counts per bucket in one query, by bucket; null when the store has no grouped count. */
+  private async countByTime(query: { from: Date; to: Date; endpoint?: string }, bucketMs: number): Promise<Map<number, TimeBucketCount> | null> {
+    if (typeof this.store.countByTime !== 'function') return null;
+    return new Map((await this.store.countByTime(query, bucketMs)).map((c) => [c.bucket, c]));
+  }
+
+  /** @param counted - the bucket's counts when a grouped count already has them */
+  private async countBucket(b: number, latencySample: number, counted?: TimeBucketCount): Promise<void> {
     const from = new Date(b * BUCKET_MS);
     const to = new Date((b + 1) * BUCKET_MS);
-    const received = await this.store.count({ from, to });
+    const received = counted ? counted.total : await this.store.count({ from, to });
     const old = this.buckets.get(b);
     if (received === 0) {
       this.buckets.set(b, { received: 0, inbound: 0, errored: 0, p50: null, p95: null, ack: old?.ack ?? null });
       return;
     }
-    const inbound = await this.store.count({ from, to, direction: 'inbound' });
-    const errored = await this.store.count({ from, to, status: 'error' });
+    const inbound = counted ? counted.inbound : await this.store.count({ from, to, direction: 'inbound' });
+    const errored = counted ? counted.errored : await this.store.count({ from, to, status: 'error' });
     const sent = await this.store.search({ from, to, status: 'sent', limit: latencySample });
     const took = sent.items.map((m) => m.updatedAt.getTime() - m.receivedAt.getTime()).filter((ms) => ms >= 0).sort((x, y) => x - y);
     this.buckets.set(b, { received, inbound, errored, p50: percentile(took, 0.5), p95: percentile(took, 0.95), ack: old?.ack ?? null });

@@ -116,6 +116,27 @@ export function describeMessageStoreContract(name: string, open: () => Promise<E
         await Promise.all(inserts);
       });
 
+      test('counts per time bucket in one query, the same as counting bucket by bucket, with the filter applied', async () => {
+        const bucketMs = 7 * 60_000;
+        const from = new Date(base + 3 * 60_000);
+        const to = new Date(base + 26 * 60_000);
+        const grouped = await store.countByTime!({ from, to }, bucketMs);
+        const expected = [];
+        for (let b = Math.floor(from.getTime() / bucketMs); b * bucketMs < to.getTime(); b++) {
+          const range = { from: new Date(Math.max(b * bucketMs, from.getTime())), to: new Date(Math.min((b + 1) * bucketMs, to.getTime())) };
+          const total = await store.count(range);
+          if (total > 0) expected.push({ bucket: b, total, inbound: await store.count({ ...range, direction: 'inbound' }), errored: await store.count({ ...range, status: 'error' }) });
+        }
+        expect(grouped).toEqual(expected);
+        expect(grouped.reduce((n, b) => n + b.total, 0)).toBe(23);
+        const lis = await store.countByTime!({ endpoint: 'lis', from, to }, 60_000);
+        expect(lis.map((b) => b.bucket - base / 60_000)).toEqual([3, 6, 9, 12, 15, 18, 21, 24]);
+        expect(lis.every((b) => b.total === 1)).toBe(true);
+        const patient = await store.countByTime!({ patientId: 'MRN-A' }, 3_600_000);
+        expect(patient).toEqual([{ bucket: base / 3_600_000, total: 10, inbound: 5, errored: 3 }]);
+        await expect(store.countByTime!({}, 0)).rejects.toThrow(/bucket width/);
+      });
+
       test('by control id', async () => {
         const page = await store.search({ controlId: 'C7' });
         expect(page.items.map((m) => m.controlId)).toEqual(['C7']);

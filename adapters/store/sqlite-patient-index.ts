@@ -109,6 +109,12 @@ export interface SqlWithValues {
   values: unknown[];
 }
 
+/** The patient table under alias `t`, joined to its `hub_messages` rows (alias m). */
+const JOINED = {
+  p: `${PATIENT_INDEX_TABLE} AS p CROSS JOIN hub_messages AS m ON m.id = p.mid`,
+  q: `${PATIENT_PENDING_TABLE} AS q CROSS JOIN hub_messages AS m ON m.id = q.mid`,
+};
+
 /** Conditions on the patient table alias `t`, ahead of the filter on `hub_messages` (alias m, unqualified). */
 function patientWhere(t: string, query: RowFilter & { patientKey: string }, withRange: boolean): SqlWithValues {
   const { patientKey, ...rest } = query;
@@ -145,11 +151,11 @@ export function patientPageSql(query: RowQuery & { patientKey: string }): { inde
   const pending = patientWhere('q', query, false);
   return {
     indexed: {
-      sql: `SELECT ${MESSAGE_COLUMNS} FROM ${PATIENT_INDEX_TABLE} AS p CROSS JOIN hub_messages AS m ON m.id = p.mid ${indexed.sql} ORDER BY p.at DESC, p.mid DESC LIMIT ?`,
+      sql: `SELECT ${MESSAGE_COLUMNS} FROM ${JOINED.p} ${indexed.sql} ORDER BY p.at DESC, p.mid DESC LIMIT ?`,
       values: [...indexed.values, query.limit],
     },
     pending: {
-      sql: `SELECT ${MESSAGE_COLUMNS} FROM ${PATIENT_PENDING_TABLE} AS q CROSS JOIN hub_messages AS m ON m.id = q.mid ${pending.sql} ORDER BY received_at DESC, id DESC LIMIT ?`,
+      sql: `SELECT ${MESSAGE_COLUMNS} FROM ${JOINED.q} ${pending.sql} ORDER BY received_at DESC, id DESC LIMIT ?`,
       values: [...pending.values, query.limit],
     },
   };
@@ -164,7 +170,7 @@ export function patientSelectSql(columns: string, filter: RowFilter & { patientK
   const indexed = patientWhere('p', filter, true);
   const pending = patientWhere('q', filter, false);
   return [
-    { sql: `SELECT ${columns} FROM ${PATIENT_INDEX_TABLE} AS p CROSS JOIN hub_messages AS m ON m.id = p.mid ${indexed.sql}${groupBy}`, values: indexed.values },
-    { sql: `SELECT ${columns} FROM ${PATIENT_PENDING_TABLE} AS q CROSS JOIN hub_messages AS m ON m.id = q.mid ${pending.sql}${groupBy}`, values: pending.values },
+    { sql: `SELECT ${columns} FROM ${JOINED.p} ${indexed.sql}${groupBy}`, values: indexed.values },
+    { sql: `SELECT ${columns} FROM ${JOINED.q} ${pending.sql}${groupBy}`, values: pending.values },
   ];
 }

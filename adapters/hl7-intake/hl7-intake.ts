@@ -360,7 +360,6 @@ export class Hl7Intake {
     return { redelivered, interrupted };
   }
 
-
   /**
    * Stop taking messages: payloads still arriving get AE (ERR 207), answers
    * still outstanding become AE, and pending status writes are awaited for

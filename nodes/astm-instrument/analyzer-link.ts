@@ -206,8 +206,11 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
   private readonly sleeps = new Set<{ timer: unknown; reject: (e: Error) => void }>();
   private readonly background = new Set<Promise<unknown>>();
   private chain: Promise<void> = Promise.resolve();
-  /** Stored and acknowledged, waiting in the chain to be processed: recovery leaves these alone. */
-  private readonly unprocessed = new Set<string>();
+  /**
+   * Ids waiting in the chain to be processed, with how many times (a reprocess
+   * may queue one again before its first run): recovery leaves these alone.
+   */
+  private readonly unprocessed = new Map<string, number>();
   private readonly recovery: RecoveryPasses<{ reprocessed: number; interrupted: number }>;
   private started: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
@@ -418,14 +421,14 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
     this.logger.info('astm message stored', { endpoint, id: record.id, controlId, records: message.records.length, bytes: Buffer.byteLength(m.text), connection: m.connection.id });
     // Processing follows the ACK (one turn later, so the ACK is written first), in arrival order;
     // it never fails the handler: that would NAK a message that is stored.
-    this.unprocessed.add(record.id);
+    this.queued(record.id, 1);
     this.chain = this.chain
       .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
       .then(() => this.process(record.id, controlId, patientId, m))
       .catch((err: unknown) => {
         this.logger.error('astm message processing failed', { endpoint, id: record.id, ...summarizeError(err) });
       })
-      .finally(() => this.unprocessed.delete(record.id));
+      .finally(() => this.queued(record.id, -1));
   };
 
   /**
@@ -498,6 +501,12 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
     return { reprocessed, interrupted };
   }
 
+  private queued(id: string, change: 1 | -1): void {
+    const n = (this.unprocessed.get(id) ?? 0) + change;
+    if (n > 0) this.unprocessed.set(id, n);
+    else this.unprocessed.delete(id);
+  }
+
   /** Stored by this link and not processed yet, or holding a host query this link waits on. */
   private handledHere(id: string): boolean {
     if (this.unprocessed.has(id)) return true;
@@ -535,13 +544,13 @@ export class AnalyzerLink extends EventEmitter<AnalyzerLinkEvents> {
       key: createHash('sha256').update(text).digest('hex'),
       charset,
     };
-    this.unprocessed.add(record.id);
+    this.queued(record.id, 1);
     this.chain = this.chain
       .then(() => this.process(record.id, record.controlId ?? '', patientId, received))
       .catch((err: unknown) => {
         this.logger.error('astm message processing failed', { endpoint: this.options.instrumentId, id: record.id, ...summarizeError(err) });
       })
-      .finally(() => this.unprocessed.delete(record.id));
+      .finally(() => this.queued(record.id, -1));
   }
 
   /** The adapter's duplicate window is in memory; after a restart the store still knows. */

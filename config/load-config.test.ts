@@ -70,6 +70,13 @@ describe('loadConfig', () => {
     expect(c.storeUrl).toBe('postgres://u@h/db');
   });
 
+  test('the HTTP, MLLP and ASTM listeners need ports of their own', () => {
+    expect(configError({ HUB_MLLP_PORT: '1880' }).message).toBe('HUB_MLLP_PORT="1880" is invalid: must differ from HUB_PORT; both listen on HUB_BIND');
+    expect(configError({ HUB_PORT: '9000', HUB_ASTM_PORT: '9000' }).key).toBe('HUB_ASTM_PORT');
+    expect(configError({ HUB_MLLP_PORT: '2576' }).message).toBe('HUB_MLLP_PORT="2576" is invalid: must differ from HUB_ASTM_PORT; both listen on HUB_BIND');
+    expect(loadConfig({ HUB_PORT: '9000', HUB_MLLP_PORT: '9001', HUB_ASTM_PORT: '9002' }, noFile).astmPort).toBe(9002);
+  });
+
   test('TLS files come in pairs', () => {
     expect(configError({ HUB_TLS_CERT_FILE: '/c.pem' }).key).toBe('HUB_TLS_KEY_FILE');
   });

@@ -31,6 +31,17 @@ export function loadConfig(env: Env = process.env, readFile: (path: string) => s
     throw new ConfigError(c.tlsCertFile ? 'HUB_TLS_KEY_FILE' : 'HUB_TLS_CERT_FILE', '', 'must be set together with the other TLS file');
   }
   if (c.tlsCaFile && !c.tlsCertFile) throw new ConfigError('HUB_TLS_CERT_FILE', '', 'required when HUB_TLS_CA_FILE is set');
+  // All three listen on HUB_BIND: a shared port leaves the later listener
+  // failing to bind and the hub never ready, with no word on the setting.
+  const ports: [string, number][] = [['HUB_PORT', c.port], ['HUB_MLLP_PORT', c.mllpPort], ['HUB_ASTM_PORT', c.astmPort]];
+  const isSet = (key: string): boolean => env[key] !== undefined || file[key] !== undefined;
+  for (const [i, [key, port]] of ports.entries()) {
+    const earlier = ports.slice(0, i).find(([, p]) => p === port);
+    if (!earlier) continue;
+    // Name the setting the admin wrote, not the default it ran into.
+    const [named, other] = isSet(key) || !isSet(earlier[0]) ? [key, earlier[0]] : [earlier[0], key];
+    throw new ConfigError(named, String(port), `must differ from ${other}; both listen on HUB_BIND`);
+  }
   if (/^postgres/.test(c.storeUrl)) {
     // Hub processes sharing PostgreSQL must share the keys too; a key generated
     // on one machine's disk would make other processes' bodies unreadable.

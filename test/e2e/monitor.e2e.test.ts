@@ -116,7 +116,15 @@ describe('monitor UI in Chromium', () => {
     await page.locator('[data-testid=search-form] input[name=endpoint]').fill('hl7-intake');
     await page.locator('[data-testid=search-form] button[type=submit]').click();
     const rows = page.locator('[data-testid=message-row]');
-    await rows.filter({ hasText: 'E2E-CTL-2' }).first().waitFor();
+    // The unfiltered list shown before the search answers holds the row too: wait for the search's own list.
+    await page.waitForFunction(
+      () => {
+        const shown = [...document.querySelectorAll('[data-testid=message-row]')];
+        return shown.length > 0 && shown.every((r) => r.textContent?.includes('E2E-CTL-2'));
+      },
+      undefined,
+      { polling: 100, timeout: WAIT_MS },
+    );
     expect(await rows.count()).toBe(1);
     messageId = (await rows.first().getAttribute('data-id')) ?? '';
     expect(messageId).not.toBe('');

@@ -119,7 +119,7 @@ describe('monitor UI in Chromium', () => {
     // The unfiltered list shown before the search answers holds the row too: wait for the search's own list.
     await page.waitForFunction(
       () => {
-        const shown = [...document.querySelectorAll('[data-testid=message-row]')];
+        const shown = Array.from(document.querySelectorAll('[data-testid=message-row]'));
         return shown.length > 0 && shown.every((r) => r.textContent?.includes('E2E-CTL-2'));
       },
       undefined,

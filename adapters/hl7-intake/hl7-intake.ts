@@ -16,13 +16,14 @@ import type { HubMetrics, MessageOutcome } from '../shared/hub-metrics';
 import type { Logger, LogMeta } from '../shared/logger';
 import { silentLogger } from '../shared/logger';
 import { summarizeError } from '../shared/redact';
-import { RecoveryPasses } from '../shared/recovery-passes';
+import { RecoveryPasses, scanLeftovers } from '../shared/recovery-passes';
 import { newMessageId } from '../store/message-id';
 import type { MessageRecord, MessageStore, NewMessage, StatusPatch } from '../store/types';
 import { AckWriter } from './ack-writer';
 import { DuplicateIndex } from './duplicate-index';
 import type { DuplicateClaim, DuplicateTicket } from './duplicate-index';
 import { Hl7IntakeConfigError } from './errors';
+import { realClock } from '../shared/real-clock';
 import { commitAckWanted, party, readHeader, salvageHeader } from './header';
 import {
   ACK_MODES,
@@ -102,15 +103,6 @@ const MAX_RECOVERED = 10_000;
 const INTERRUPTED_TEXT = 'the hub stopped before the flow finished this message, and its sender had not been answered AA';
 const UNREADABLE_TEXT = 'the hub stopped before the flow finished this message, and its stored copy could not be read again';
 
-const realClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 /**
  * Inbound HL7 v2 intake: turns each MLLP payload into a stored record, a
@@ -318,25 +310,18 @@ export class Hl7Intake {
     if (this.closing || this.consumers.size === 0) return { redelivered: 0, interrupted: 0 };
     const released = releasedMidFlow.get(this.options.endpoint) ?? new Set<string>();
     releasedMidFlow.delete(this.options.endpoint);
-    const cutoff = this.clock.now() - this.timeoutMs;
-    const orphans: string[] = [];
-    let recheckAt = Infinity;
-    let cursor: string | undefined;
-    do {
-      const page = await this.store.search({ direction: 'inbound', endpoint: this.options.endpoint, status: 'processing', limit: 200, cursor });
-      for (const r of page.items) {
-        if (r.messageType === 'BATCH' || this.inFlight.has(r.id)) continue;
-        if (r.updatedAt.getTime() <= cutoff || released.has(r.id)) orphans.push(r.id);
-        else recheckAt = Math.min(recheckAt, r.updatedAt.getTime() + this.timeoutMs + 1);
-      }
-      cursor = page.nextCursor ?? undefined;
-    } while (cursor);
-    if (recheckAt !== Infinity) this.recovery.later(recheckAt - this.clock.now());
+    const { ids, recheckAt } = await scanLeftovers(this.store, {
+      endpoint: this.options.endpoint,
+      timeoutMs: this.timeoutMs,
+      now: this.clock.now(),
+      released,
+      skip: (r) => r.messageType === 'BATCH' || this.inFlight.has(r.id),
+    });
+    if (recheckAt !== null) this.recovery.later(recheckAt - this.clock.now());
     let redelivered = 0;
     let interrupted = 0;
-    // The search pages newest first; the flow gets them in the order they arrived (an A08 after its A01),
-    // as far as the store can tell it: receipt times are kept to the millisecond.
-    for (const id of orphans.reverse().slice(0, MAX_RECOVERED)) {
+    // Oldest first: the flow gets an A08 after its A01.
+    for (const id of ids.slice(0, MAX_RECOVERED)) {
       if (this.closing) break;
       const record = await this.store.get(id, { includeBody: true });
       // An operator's reprocess may have taken it meanwhile.

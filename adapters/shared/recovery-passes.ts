@@ -1,3 +1,5 @@
+import type { MessageRecord, MessageStore } from '../store';
+
 /** setTimeout/clearTimeout as the intakes inject them (their clocks and timers are test seams). */
 export interface PassTimers {
   setTimeout(fn: () => void, ms: number): unknown;
@@ -52,4 +54,40 @@ export class RecoveryPasses<T> {
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer as never);
     this.timer = undefined;
   }
+}
+
+export interface LeftoverScan {
+  /** Inbound records of this endpoint still `processing`. */
+  endpoint: string;
+  /** Untouched for this long, a record is a leftover (a live process sharing the store settles its own sooner). */
+  timeoutMs: number;
+  now: number;
+  /** Taken at once, however fresh: what this process's previous instance left in the flow. */
+  released: ReadonlySet<string>;
+  /** Not this intake's to take (another node's, one in flight here). */
+  skip(record: MessageRecord): boolean;
+}
+
+/**
+ * Finds an intake's leftovers: records still `processing`, oldest first
+ * (the order they arrived, as far as the store can tell: receipt times are
+ * kept to the millisecond), and when the freshest of the rest is old enough
+ * for another pass.
+ */
+export async function scanLeftovers(store: MessageStore, scan: LeftoverScan): Promise<{ ids: string[]; recheckAt: number | null }> {
+  const cutoff = scan.now - scan.timeoutMs;
+  const ids: string[] = [];
+  let recheckAt = Infinity;
+  let cursor: string | undefined;
+  do {
+    const page = await store.search({ direction: 'inbound', endpoint: scan.endpoint, status: 'processing', limit: 200, cursor });
+    for (const r of page.items) {
+      if (scan.skip(r)) continue;
+      if (r.updatedAt.getTime() <= cutoff || scan.released.has(r.id)) ids.push(r.id);
+      else recheckAt = Math.min(recheckAt, r.updatedAt.getTime() + scan.timeoutMs + 1);
+    }
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  // Search pages run newest first.
+  return { ids: ids.reverse(), recheckAt: recheckAt === Infinity ? null : recheckAt };
 }

@@ -1,3 +1,4 @@
+import { types } from 'node:util';
 import type { LogMeta } from './logger';
 
 /**
@@ -14,7 +15,8 @@ export function summarizeMessage(m: { type?: string | null; controlId?: string |
 
 /** Error text that may be logged: the error's code and class, not its message (which may quote input). */
 export function summarizeError(err: unknown): LogMeta {
-  if (err instanceof Error) {
+  // isNativeError: an Error from another realm (a function node's vm context) is no `instanceof Error` here.
+  if (err instanceof Error || types.isNativeError(err)) {
     const code = (err as { code?: unknown }).code;
     return { error: err.name, code: typeof code === 'string' ? code : undefined };
   }

@@ -1,6 +1,11 @@
 import { join } from 'node:path';
 import { signWebhook } from '../../adapters/emr';
+import { FOLLOW_TIMEOUT_MS } from '../../adapters/shared/followed-inbound';
+import type { MessageRecord } from '../../adapters/store';
 import { CANARY_MRN } from '../../test/fixtures/canary';
+import { ageRecord } from '../../test/support/age-record';
+import { coreNodes } from '../../test/support/mllp-harness';
+import { pollUntil } from '../../test/support/poll';
 import { canariesIn, helper, logEvents, MessageTap, StatusTap, withCatalog } from '../../test/support/node-red-helper';
 import type { FlowNode } from '../../test/support/node-red-helper';
 import serverInit = require('../emr-server/emr-server');
@@ -46,14 +51,15 @@ describe('emr-in node', () => {
     await hub.close();
   });
 
-  async function load(credentials: Record<string, unknown> = { srv: { webhookSecret: SECRET } }): Promise<{ out: MessageTap; status: StatusTap }> {
+  async function load(credentials: Record<string, unknown> = { srv: { webhookSecret: SECRET } }, extra: FlowNode[] = []): Promise<{ out: MessageTap; status: StatusTap }> {
     const flow: FlowNode[] = [
       { id: 'f1', type: 'tab' },
       { id: 'srv', type: 'emr-server', name: 'emr-core', baseUrl: '', authType: 'none' },
-      { id: 'in1', z: 'f1', type: 'emr-in', name: 'emr-events', server: 'srv', path: PATH, wires: [['out']] },
+      { id: 'in1', z: 'f1', type: 'emr-in', name: 'emr-events', server: 'srv', path: PATH, wires: [['out', ...extra.map((n) => n.id)]] },
       { id: 'out', z: 'f1', type: 'helper' },
+      ...extra,
     ];
-    await helper.load([hub.capture(withCatalog(serverInit, join(__dirname, '..', 'emr-server'), 'emr-server')), hub.capture(withCatalog(emrInInit, __dirname, 'emr-in'))], flow, credentials);
+    await helper.load([hub.capture(withCatalog(serverInit, join(__dirname, '..', 'emr-server'), 'emr-server')), hub.capture(withCatalog(emrInInit, __dirname, 'emr-in')), ...coreNodes('function/10-function.js')], flow, credentials);
     hub.mount();
     return { out: new MessageTap('out'), status: new StatusTap('in1') };
   }
@@ -71,12 +77,52 @@ describe('emr-in node', () => {
     expect(msg.payload).toEqual(msg.emrEvent);
     expect(msg).toMatchObject({ controlId: 'evt-1', messageType: 'charge.posted', patientId: CANARY_MRN });
     const record = await hub.store.get(msg.hubMessageId as string, { includeBody: true });
-    expect(record).toMatchObject({ direction: 'inbound', endpoint: 'emr-events', controlId: 'evt-1', messageType: 'charge.posted', status: 'received', patientKey: hub.store.patientKey(CANARY_MRN) });
+    expect(record).toMatchObject({ direction: 'inbound', endpoint: 'emr-events', nodeId: 'in1', controlId: 'evt-1', messageType: 'charge.posted', patientKey: hub.store.patientKey(CANARY_MRN) });
     expect(record?.body?.toString()).toBe(body);
+    // The flow finished with it: the record says so.
+    await waitForStatus(msg.hubMessageId as string, 'sent');
     await status.until((s) => s.text === 'received 1');
     expect(status.all[0]).toEqual({ fill: 'green', shape: 'dot', text: 'listening' });
     expect(canariesIn(status.all)).toEqual([]);
     expect(canariesIn(logEvents())).toEqual([]);
+  });
+
+  async function waitForStatus(id: string, status: string): Promise<MessageRecord> {
+    let record: MessageRecord | null = null;
+    await pollUntil(`record ${id} ${status}`, async () => (record = await hub.store.get(id))?.status === status);
+    return record!;
+  }
+
+  test('a node failing the event leaves its record in error, with the error class and code but not its message', async () => {
+    const { out } = await load(undefined, [
+      { id: 'fail', z: 'f1', type: 'function', func: "throw new Error('cannot post for ' + msg.patientId);", outputs: 1, noerr: 0, wires: [] },
+    ]);
+    const body = event('evt-f1');
+    expect((await post(hub.url(PATH), body, signed(body))).status).toBe(202);
+    const msg = await out.next();
+    const record = await waitForStatus(msg.hubMessageId as string, 'error');
+    expect(record).toMatchObject({ errorCode: 'FLOW_ERROR', errorText: 'node fail reported Error (UNKNOWN)' });
+    // The function node logs its own error message (the flow author's text); the hub's record and log lines do not carry it.
+    const hubLines = logEvents().filter((e) => (e as { type?: string }).type !== 'function');
+    expect(hubLines.length).toBeGreaterThan(0);
+    expect(canariesIn([record, hubLines])).toEqual([]);
+  });
+
+  test('an event a previous run stored and answered 202 but never saw through the flow goes through it once the flows start', async () => {
+    const body = event('evt-left');
+    const left = await hub.store.insert({ direction: 'inbound', endpoint: 'emr-events', nodeId: 'in1', flowId: 'f1', controlId: 'evt-left', messageType: 'charge.posted', status: 'processing', contentType: 'application/json', body });
+    // Another node's leftover, and one too fresh to tell from a live process's: not taken.
+    const other = await hub.store.insert({ direction: 'inbound', endpoint: 'emr-events', nodeId: 'in9', controlId: 'evt-other', messageType: 'charge.posted', status: 'processing', contentType: 'application/json', body: event('evt-other') });
+    const fresh = await hub.store.insert({ direction: 'inbound', endpoint: 'emr-events', nodeId: 'in1', controlId: 'evt-fresh', messageType: 'charge.posted', status: 'processing', contentType: 'application/json', body: event('evt-fresh') });
+    for (const r of [left, other]) ageRecord(hub.dir, r.id, FOLLOW_TIMEOUT_MS + 1000);
+    const { out } = await load();
+    const msg = await out.next();
+    expect(msg).toMatchObject({ hubMessageId: left.id, controlId: 'evt-left', messageType: 'charge.posted', patientId: CANARY_MRN });
+    expect((await waitForStatus(left.id, 'sent')).attempts).toBe(1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(out.pending).toBe(0);
+    expect((await hub.store.get(other.id))?.status).toBe('processing');
+    expect((await hub.store.get(fresh.id))?.status).toBe('processing');
   });
 
   test('reprocess: the stored event is sent on again as it arrived (same record, one attempt more); another endpoint\'s record is refused', async () => {
@@ -89,7 +135,7 @@ describe('emr-in node', () => {
     const again = await out.next();
     expect(again).toMatchObject({ hubMessageId: first.hubMessageId, controlId: 'evt-r1', messageType: 'charge.posted' });
     expect(again.emrEvent).toEqual(first.emrEvent);
-    expect((await hub.store.get(record!.id))?.attempts).toBe(1);
+    expect((await waitForStatus(record!.id, 'sent')).attempts).toBe(1);
     await expect(hub.reprocessors.get('in1')!({ ...record!, body: record!.body!, endpoint: 'elsewhere' })).rejects.toMatchObject({ code: 'CONFIG' });
   });
 

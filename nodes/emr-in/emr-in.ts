@@ -2,9 +2,12 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { parseEmrEvent } from '../../adapters/emr';
 import type { EmrEvent } from '../../adapters/emr';
 import { errorCode, IntegrationError } from '../../adapters/shared/errors';
+import { FollowedInbound } from '../../adapters/shared/followed-inbound';
 import type { MessageRecord } from '../../adapters/store';
 import type { EmrServerNode } from '../emr-server/emr-server-node';
 import { hubServicesOrNull } from '../emr-out/outbound';
+import { nodeLogger } from '../mllp-endpoint/node-logger';
+import { MsgFollower } from '../shared/msg-follower';
 import { setStatus } from '../shared/status';
 import { mountWebhook, webhookPath } from './webhook-endpoint';
 import type { MountedWebhook } from './webhook-endpoint';
@@ -22,6 +25,11 @@ interface EmrInDef extends NodeDef {
  * store commit, and only then is the msg emitted. A repeat of an event id
  * already stored (the EMR retrying after a lost answer) is answered 202 and
  * not emitted again.
+ *
+ * The record stays `processing` until the flow has finished with the msg
+ * (`sent`, or `error` on a node error or timeout). One still `processing`
+ * after a crash or redeploy goes through the flow again once the flows have
+ * started: the EMR was answered 202 and will not resend it.
  */
 export = function init(RED: NodeAPI): void {
   function EmrIn(this: Node, def: EmrInDef): void {
@@ -30,10 +38,13 @@ export = function init(RED: NodeAPI): void {
     const server = RED.nodes.getNode(def.server) as EmrServerNode | null;
     let mounted: MountedWebhook | undefined;
     let unregister: (() => void) | undefined;
+    let followed: FollowedInbound<EmrEvent> | undefined;
+    let follower: MsgFollower | undefined;
     let received = 0;
 
-    const emit = (event: EmrEvent, hubMessageId: string): void => {
-      node.send({
+    const emit = (event: EmrEvent, hubMessageId: string, settle: (outcome: { error?: unknown; nodeId?: string }) => void): (() => void) => {
+      follower ??= new MsgFollower(RED);
+      const msg = {
         _msgid: RED.util.generateId(),
         payload: event,
         emrEvent: event,
@@ -41,7 +52,8 @@ export = function init(RED: NodeAPI): void {
         controlId: event.id,
         messageType: event.type,
         patientId: patientIdOf(event),
-      });
+      };
+      return follower.send(msg, (m) => node.send(m), settle);
     };
 
     const start = (): void => {
@@ -64,6 +76,15 @@ export = function init(RED: NodeAPI): void {
       }
       const { store } = services;
       const endpoint = def.name || 'emr-in';
+      const intake = new FollowedInbound<EmrEvent>({
+        store,
+        endpoint,
+        nodeId: node.id,
+        logger: nodeLogger(node),
+        prepare: (record) => parseEmrEvent(record.body),
+        deliver: (id, event, settle) => emit(event, id, settle),
+      });
+      followed = intake;
       const path = webhookPath(def.path || '/emr/events');
       mounted = mountWebhook(RED, node, services.publicRoutes, path, async (req) => {
         let record: MessageRecord | undefined;
@@ -84,7 +105,7 @@ export = function init(RED: NodeAPI): void {
             messageType: event.type,
             sender: server.storeName,
             patientId: patientIdOf(event),
-            status: 'received',
+            status: 'processing',
             contentType: 'application/json',
             body: rawBody,
           });
@@ -101,15 +122,18 @@ export = function init(RED: NodeAPI): void {
         return {
           status: result.status,
           body: result.body,
-          after: () => emit(event, stored.id),
+          after: () => intake.send(stored.id, event),
         };
       });
       // An operator's reprocess (REST API, monitor): the stored event, sent on again as it arrived.
       unregister = services.reprocessors?.register(node.id, async (record) => {
         if (record.direction !== 'inbound' || record.endpoint !== endpoint) throw new IntegrationError('only an event this node received can be reprocessed', 'CONFIG', false);
-        const event = parseEmrEvent(record.body);
-        await store.update(record.id, { incrementAttempts: true });
-        emit(event, record.id);
+        await intake.redeliver(record);
+      });
+      // Once every node of the deploy runs (an event sent earlier could meet a node not yet started).
+      RED.events.once('flows:started', () => {
+        if (followed !== intake) return;
+        intake.recoverInterrupted().catch((err: unknown) => node.warn(RED._('emr-in.errors.recover', { code: errorCode(err) })));
       });
       setStatus(node, 'connected', RED._('emr-in.status.listening'));
     };
@@ -126,9 +150,13 @@ export = function init(RED: NodeAPI): void {
       mounted?.close();
       mounted = undefined;
       unregister?.();
-      Promise.resolve(server?.deregister(node))
+      const intake = followed;
+      followed = undefined;
+      Promise.resolve(intake?.close())
+        .then(() => server?.deregister(node))
         .catch((err: unknown) => node.warn(RED._('emr-in.errors.deregister', { code: errorCode(err) })))
         .finally(() => {
+          follower?.close();
           setStatus(node, 'idle');
           done();
         });

@@ -3,7 +3,7 @@ import { errorCode } from '../../adapters/shared/errors';
 import { getHubServices } from '../../adapters/shared/registry';
 import type { HubServices } from '../../adapters/shared/registry';
 import type { Consumer, Escalation, MessageQueue, QueueMessage } from '../../adapters/queue';
-import { CompletionTracker, isLegacyNode } from '../mllp-in/completion-tracker';
+import { CompletionTracker, isLegacyNode } from '../shared/completion-tracker';
 import { decodePayload } from '../shared/queue-payload';
 import { sharedMsgHooks } from '../shared/msg-hooks';
 import type { FollowedMsgHandlers } from '../shared/msg-hooks';

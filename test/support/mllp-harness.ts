@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +16,7 @@ import type { Logger, LogMeta } from '../../adapters/shared/logger';
 import { clearHubServices, setHubServices } from '../../adapters/shared/registry';
 import { createMessageStore } from '../../adapters/store';
 import type { EncryptedMessageStore } from '../../adapters/store';
+import { ageRecord } from './age-record';
 import type { FlowNode, NodeInit } from './node-red-helper';
 import { testStoreKeys } from './store-keys';
 import { pollUntil } from './poll';
@@ -63,13 +63,7 @@ export async function startTestHub(): Promise<TestHub> {
     health,
     reprocessors,
     age(id, ms) {
-      const db = new Database(join(dir, 'store', 'messages.db'));
-      try {
-        db.pragma('busy_timeout = 5000');
-        for (const table of ['hub_messages', 'hub_messages_staged']) db.prepare(`UPDATE ${table} SET updated_at = updated_at - ? WHERE id = ?`).run(ms, id);
-      } finally {
-        db.close();
-      }
+      ageRecord(dir, id, ms);
     },
     async close() {
       clearHubServices();

@@ -9,6 +9,7 @@ import { PublicRouteRegistry } from '../../../adapters/shared/public-routes';
 import { clearHubServices, setHubServices } from '../../../adapters/shared/registry';
 import { createMessageStore } from '../../../adapters/store';
 import type { EncryptedMessageStore } from '../../../adapters/store';
+import { withHooks } from '../../../test/support/mllp-harness';
 import { helper } from '../../../test/support/node-red-helper';
 import type { NodeInit } from '../../../test/support/node-red-helper';
 import { testStoreKeys } from '../../../test/support/store-keys';
@@ -61,10 +62,10 @@ export async function startHubHarness(options: { withStore?: boolean } = {}): Pr
     publicRoutes,
     reprocessors,
     capture(init: NodeInit): NodeInit {
-      return (RED) => {
+      return withHooks((RED) => {
         httpNode = RED.httpNode;
         init(RED);
-      };
+      });
     },
     mount(): void {
       const app = (helper as unknown as { _app?: { use(path: string, handler: unknown): void } })._app;

@@ -149,12 +149,7 @@ export class TwilioCallbackHandler {
   async handleInboundMessage(rawBody: Buffer, headers: HeaderMap, url: string, now: Date = this.clock()): Promise<InboundMessageOutcome> {
     const params = this.verifier.verify(rawBody, headers, url);
     this.checkAccount(params);
-    const messageSid = param(params, 'MessageSid') ?? param(params, 'SmsSid');
-    if (!messageSid) throw new WebhookPayloadError('twilio', 'inbound message without MessageSid');
-    const body = param(params, 'Body') ?? '';
-    const rawFrom = param(params, 'From');
-    const from = rawFrom === null ? null : toE164(rawFrom);
-    const action = classifyKeyword(body, param(params, 'OptOutType'));
+    const { messageSid, body, from, action } = inboundMessageOf(params);
 
     const key = `twilio:inbound:${messageSid}`;
     await this.claim(key, now);
@@ -205,3 +200,15 @@ export class TwilioCallbackHandler {
   }
 }
 
+/**
+ * An inbound message's fields from its form parameters: verified on
+ * arrival, or read back from the stored body (a reprocess, a recovery).
+ */
+export function inboundMessageOf(params: TwilioParams): Omit<InboundMessageOutcome, 'twiml'> {
+  const messageSid = param(params, 'MessageSid') ?? param(params, 'SmsSid');
+  if (!messageSid) throw new WebhookPayloadError('twilio', 'inbound message without MessageSid');
+  const body = param(params, 'Body') ?? '';
+  const rawFrom = param(params, 'From');
+  const from = rawFrom === null ? null : toE164(rawFrom);
+  return { messageSid, action: classifyKeyword(body, param(params, 'OptOutType')), from, body };
+}

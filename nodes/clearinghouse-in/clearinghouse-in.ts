@@ -8,6 +8,7 @@ import type { ClearinghouseNode } from '../clearinghouse/clearinghouse-node';
 import { hubServicesOrNull } from '../emr-out/outbound';
 import { nodeLogger } from '../mllp-endpoint/node-logger';
 import { envSetting } from '../shared/env-setting';
+import { FollowedSource } from '../shared/followed-source';
 import { setStatus } from '../shared/status';
 import { X12_CONTENT_TYPE } from '../x12-837p/x12-837p-constants';
 
@@ -24,6 +25,13 @@ interface ClearinghouseInDef extends NodeDef {
   archiveDir: string;
 }
 
+/** A picked-up file as it is sent on (no file name when read back from the store). */
+interface PickedText {
+  text: string;
+  fileName: string | null;
+  messageType: string;
+}
+
 /** 999 and TA1 acknowledgments, 277CA claim status, 835 remittances, and the generic X12 extensions. */
 const DEFAULT_PATTERN = '\\.(999|ta1|277|277ca|835|era|x12|edi)$';
 const DEFAULT_INTERVAL_S = 60;
@@ -35,6 +43,10 @@ const DEFAULT_INTERVAL_S = 60;
  * sent on as msg.payload, and only then moved to the archive directory (or
  * deleted) on the server. A file stored before (the move after an earlier
  * pick-up failed) is recognised by its SHA-256 and not sent on twice.
+ * The record stays `processing` until the flow has finished with the file
+ * (`sent`, or `error`); one a previous run left `processing` (a crash after
+ * the store: the next poll only archives the file) goes through the flow
+ * again once the flows have started.
  */
 export = function init(RED: NodeAPI): void {
   function ClearinghouseIn(this: Node, def: ClearinghouseInDef): void {
@@ -46,15 +58,11 @@ export = function init(RED: NodeAPI): void {
     let polling: Promise<void> = Promise.resolve();
     let closed = false;
     let picked = 0;
-    let unregister: (() => void) | undefined;
-
-    const emit = (text: string, fileName: string | null, hubMessageId: string, messageType: string): void => {
-      node.send({ _msgid: RED.util.generateId(), payload: text, fileName, hubMessageId, messageType } as NodeMessage);
-    };
+    let source: FollowedSource<PickedText> | undefined;
 
     const consume = async (file: PickedFile): Promise<void> => {
       const services = hubServicesOrNull();
-      if (!services || !clearinghouse) throw new IntegrationError("the hub's message store is needed", 'CONFIG', false);
+      if (!services || !clearinghouse || !source) throw new IntegrationError("the hub's message store is needed", 'CONFIG', false);
       const { store } = services;
       const endpoint = clearinghouse.storeName;
       const controlId = `sha256:${createHash('sha256').update(file.content).digest('hex').slice(0, 40)}`;
@@ -66,9 +74,9 @@ export = function init(RED: NodeAPI): void {
       }
       const text = file.content.toString('utf8');
       const messageType = x12Type(text);
-      const record = await store.insert({ direction: 'inbound', endpoint, controlId, messageType, status: 'received', contentType: X12_CONTENT_TYPE, flowId: node.z ?? null, nodeId: node.id, body: file.content });
+      const record = await store.insert({ direction: 'inbound', endpoint, controlId, messageType, status: 'processing', contentType: X12_CONTENT_TYPE, flowId: node.z ?? null, nodeId: node.id, body: file.content });
       picked += 1;
-      emit(text, file.name, record.id, messageType);
+      source.send(record.id, { text, fileName: file.name, messageType });
     };
 
     try {
@@ -76,6 +84,21 @@ export = function init(RED: NodeAPI): void {
       clearinghouse.register(node);
       const inbox = envSetting(def.inboxDir).trim();
       const login = clearinghouse.transport === 'sftp' ? clearinghouse.sftpLogin : undefined;
+      const services = hubServicesOrNull();
+      if (services) {
+        source = new FollowedSource<PickedText>(RED, node, {
+          store: services.store,
+          endpoint: clearinghouse.storeName,
+          reprocessors: services.reprocessors,
+          prepare: (record) => {
+            const text = record.body.toString('utf8');
+            return { text, fileName: null, messageType: record.messageType ?? x12Type(text) };
+          },
+          toMsg: (hubMessageId, { text, fileName, messageType }) => ({ _msgid: RED.util.generateId(), payload: text, fileName, hubMessageId, messageType }) as NodeMessage & { _msgid: string },
+          recoverErrorKey: 'clearinghouse-in.errors.recover',
+          reprocessRefusal: 'only a file this node picked up can be reprocessed',
+        });
+      }
       if (!login || !inbox) {
         setStatus(node, 'error', RED._(clearinghouse.problem === 'invalid' ? 'clearinghouse-in.status.config-error' : 'clearinghouse-in.status.not-configured'));
       } else {
@@ -100,15 +123,6 @@ export = function init(RED: NodeAPI): void {
         timer = setInterval(tick, (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_INTERVAL_S) * 1000);
         setImmediate(tick);
         setStatus(node, 'connecting', RED._('clearinghouse-in.status.polling'));
-        // An operator's reprocess (REST API, monitor): a stored file sent on again, e.g. after the posting flow was fixed.
-        const services = hubServicesOrNull();
-        unregister = services?.reprocessors?.register(node.id, async (record) => {
-          const { store } = services;
-          if (record.direction !== 'inbound' || record.endpoint !== clearinghouse.storeName) throw new IntegrationError('only a file this node picked up can be reprocessed', 'CONFIG', false);
-          await store.update(record.id, { incrementAttempts: true });
-          const text = record.body.toString('utf8');
-          emit(text, null, record.id, record.messageType ?? x12Type(text));
-        });
       }
     } catch (err) {
       node.error(RED._('clearinghouse-in.errors.config', { reason: err instanceof Error ? err.message : String(err) }));
@@ -117,9 +131,9 @@ export = function init(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
-      unregister?.();
       if (timer) clearInterval(timer);
       polling
+        .then(() => source?.close())
         .then(() => clearinghouse?.deregister(node))
         .catch((err: unknown) => node.warn(RED._('clearinghouse-in.errors.deregister', { code: errorCode(err) })))
         .finally(() => {

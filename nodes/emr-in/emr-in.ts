@@ -1,13 +1,11 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { parseEmrEvent } from '../../adapters/emr';
 import type { EmrEvent } from '../../adapters/emr';
-import { errorCode, IntegrationError } from '../../adapters/shared/errors';
-import { FollowedInbound } from '../../adapters/shared/followed-inbound';
+import { errorCode } from '../../adapters/shared/errors';
 import type { MessageRecord } from '../../adapters/store';
 import type { EmrServerNode } from '../emr-server/emr-server-node';
 import { hubServicesOrNull } from '../emr-out/outbound';
-import { nodeLogger } from '../mllp-endpoint/node-logger';
-import { MsgFollower } from '../shared/msg-follower';
+import { FollowedSource } from '../shared/followed-source';
 import { setStatus } from '../shared/status';
 import { mountWebhook, webhookPath } from './webhook-endpoint';
 import type { MountedWebhook } from './webhook-endpoint';
@@ -37,24 +35,8 @@ export = function init(RED: NodeAPI): void {
     const node = this;
     const server = RED.nodes.getNode(def.server) as EmrServerNode | null;
     let mounted: MountedWebhook | undefined;
-    let unregister: (() => void) | undefined;
-    let followed: FollowedInbound<EmrEvent> | undefined;
-    let follower: MsgFollower | undefined;
+    let source: FollowedSource<EmrEvent> | undefined;
     let received = 0;
-
-    const emit = (event: EmrEvent, hubMessageId: string, settle: (outcome: { error?: unknown; nodeId?: string }) => void): (() => void) => {
-      follower ??= new MsgFollower(RED);
-      const msg = {
-        _msgid: RED.util.generateId(),
-        payload: event,
-        emrEvent: event,
-        hubMessageId,
-        controlId: event.id,
-        messageType: event.type,
-        patientId: patientIdOf(event),
-      };
-      return follower.send(msg, (m) => node.send(m), settle);
-    };
 
     const start = (): void => {
       if (!server) {
@@ -76,15 +58,24 @@ export = function init(RED: NodeAPI): void {
       }
       const { store } = services;
       const endpoint = def.name || 'emr-in';
-      const intake = new FollowedInbound<EmrEvent>({
+      const followed = new FollowedSource<EmrEvent>(RED, node, {
         store,
         endpoint,
-        nodeId: node.id,
-        logger: nodeLogger(node),
+        reprocessors: services.reprocessors,
         prepare: (record) => parseEmrEvent(record.body),
-        deliver: (id, event, settle) => emit(event, id, settle),
+        toMsg: (hubMessageId, event) => ({
+          _msgid: RED.util.generateId(),
+          payload: event,
+          emrEvent: event,
+          hubMessageId,
+          controlId: event.id,
+          messageType: event.type,
+          patientId: patientIdOf(event),
+        }),
+        recoverErrorKey: 'emr-in.errors.recover',
+        reprocessRefusal: 'only an event this node received can be reprocessed',
       });
-      followed = intake;
+      source = followed;
       const path = webhookPath(def.path || '/emr/events');
       mounted = mountWebhook(RED, node, services.publicRoutes, path, async (req) => {
         let record: MessageRecord | undefined;
@@ -122,18 +113,8 @@ export = function init(RED: NodeAPI): void {
         return {
           status: result.status,
           body: result.body,
-          after: () => intake.send(stored.id, event),
+          after: () => followed.send(stored.id, event),
         };
-      });
-      // An operator's reprocess (REST API, monitor): the stored event, sent on again as it arrived.
-      unregister = services.reprocessors?.register(node.id, async (record) => {
-        if (record.direction !== 'inbound' || record.endpoint !== endpoint) throw new IntegrationError('only an event this node received can be reprocessed', 'CONFIG', false);
-        await intake.redeliver(record);
-      });
-      // Once every node of the deploy runs (an event sent earlier could meet a node not yet started).
-      RED.events.once('flows:started', () => {
-        if (followed !== intake) return;
-        intake.recoverInterrupted().catch((err: unknown) => node.warn(RED._('emr-in.errors.recover', { code: errorCode(err) })));
       });
       setStatus(node, 'connected', RED._('emr-in.status.listening'));
     };
@@ -149,14 +130,12 @@ export = function init(RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       mounted?.close();
       mounted = undefined;
-      unregister?.();
-      const intake = followed;
-      followed = undefined;
-      Promise.resolve(intake?.close())
+      const closing = source;
+      source = undefined;
+      Promise.resolve(closing?.close())
         .then(() => server?.deregister(node))
         .catch((err: unknown) => node.warn(RED._('emr-in.errors.deregister', { code: errorCode(err) })))
         .finally(() => {
-          follower?.close();
           setStatus(node, 'idle');
           done();
         });

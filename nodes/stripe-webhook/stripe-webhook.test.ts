@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Stripe from 'stripe';
+import { FOLLOW_TIMEOUT_MS } from '../../adapters/shared/followed-inbound';
+import { ageRecord } from '../../test/support/age-record';
+import { pollUntil } from '../../test/support/poll';
 import { canariesIn, helper, logEvents, MessageTap, StatusTap, withCatalog } from '../../test/support/node-red-helper';
 import type { FlowNode } from '../../test/support/node-red-helper';
 import { post, startHubHarness } from '../emr-in/testing/webhook-harness';
@@ -68,6 +71,25 @@ describe('stripe-webhook node', () => {
     expect(record?.body?.toString()).toBe(body);
     expect(existsSync(join(hub.dir, 'providers', 'providers.db'))).toBe(true);
     await status.until((s) => s.text === 'received 1');
+    // The flow finished with it: the record says so.
+    await pollUntil('the record to be sent', async () => (await hub.store.get(record!.id))?.status === 'sent');
+  });
+
+  test('a posting a previous run stored and answered 200 but never saw through the flow goes through it once the flows start; an operator may reprocess it', async () => {
+    const body = paymentEvent('evt_left');
+    const left = await hub.store.insert({ direction: 'inbound', endpoint: 'stripe', nodeId: 'w1', flowId: 'f1', controlId: 'evt_left', messageType: 'stripe.payment_intent.succeeded', status: 'processing', contentType: 'application/json', body });
+    ageRecord(hub.dir, left.id, FOLLOW_TIMEOUT_MS + 1000);
+    const { out } = await load();
+    const msg = await out.next();
+    expect(msg).toMatchObject({ hubMessageId: left.id, controlId: 'evt_left', messageType: 'stripe.payment_intent.succeeded', stripeEvent: { id: 'evt_left', type: 'payment_intent.succeeded' } });
+    expect(msg.posting).toMatchObject({ kind: 'payment', stripeEventId: 'evt_left', amountMinor: 12500, reference: 'INV_42' });
+    await pollUntil('the leftover to be sent', async () => (await hub.store.get(left.id))?.status === 'sent');
+
+    const stored = (await hub.store.get(left.id, { includeBody: true }))!;
+    await hub.reprocessors.get('w1')!({ ...stored, body: stored.body! });
+    expect((await out.next()).posting).toEqual(msg.posting);
+    await pollUntil('the reprocess to be sent', async () => (await hub.store.get(left.id))?.attempts === 2);
+    await expect(hub.reprocessors.get('w1')!({ ...stored, body: stored.body!, endpoint: 'elsewhere' })).rejects.toMatchObject({ code: 'CONFIG' });
   });
 
   test('forged, tampered, unsigned and stale requests get 4xx; nothing is emitted or stored', async () => {

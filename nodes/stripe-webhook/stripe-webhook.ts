@@ -1,11 +1,13 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { WebhookRejectedError, WebhookReplayError } from '../../adapters/phi-guard';
-import { errorCode } from '../../adapters/shared/errors';
+import { errorCode, IntegrationError } from '../../adapters/shared/errors';
+import { postingFromEvent } from '../../adapters/stripe';
 import type { PaymentPosting } from '../../adapters/stripe';
 import type { MessageRecord } from '../../adapters/store';
 import { mountWebhook, webhookPath } from '../emr-in/webhook-endpoint';
 import type { MountedWebhook, WebhookAnswer } from '../emr-in/webhook-endpoint';
 import { hubServicesOrNull } from '../emr-out/outbound';
+import { FollowedSource } from '../shared/followed-source';
 import { setStatus } from '../shared/status';
 import type { StripeAccountNode } from '../stripe-account/stripe-account-node';
 
@@ -14,12 +16,32 @@ interface StripeWebhookDef extends NodeDef {
   path: string;
 }
 
+/** What a stored event is sent on as. */
+interface StoredPosting {
+  posting: PaymentPosting;
+  eventId: string;
+  eventType: string;
+}
+
+/** Reads a stored event back into its posting; throws when it holds none (it was stored for one). */
+function storedPosting(body: Buffer): StoredPosting {
+  const event = JSON.parse(body.toString('utf8')) as Parameters<typeof postingFromEvent>[0];
+  const posting = postingFromEvent(event);
+  if (!posting) throw new IntegrationError('the stored Stripe event holds no payment posting', 'CONFIG', false);
+  return { posting, eventId: event.id, eventType: event.type };
+}
+
 /**
  * Stripe's webhook endpoint. `Stripe-Signature` is verified on the raw
  * body, old signatures and processed event ids are refused; a payment
  * event (succeeded, failed, refunded) is stored, Stripe is answered 200
  * after the commit, and the ledger posting is emitted. Stripe redelivering
  * an event we processed (our 200 was lost) gets 200 again, not a new msg.
+ *
+ * The record stays `processing` until the flow has finished with the
+ * posting (`sent`, or `error`); one a previous run left `processing` (a
+ * crash after the 200) goes through the flow again once the flows have
+ * started, and an operator can reprocess one: Stripe will not resend it.
  */
 export = function init(RED: NodeAPI): void {
   function StripeWebhook(this: Node, def: StripeWebhookDef): void {
@@ -27,6 +49,7 @@ export = function init(RED: NodeAPI): void {
     const node = this;
     const account = RED.nodes.getNode(def.account) as StripeAccountNode | null;
     let mounted: MountedWebhook | undefined;
+    let source: FollowedSource<StoredPosting> | undefined;
     let received = 0;
 
     const start = (): void => {
@@ -49,6 +72,24 @@ export = function init(RED: NodeAPI): void {
       }
       const { store } = services;
       const endpoint = def.name || account.storeName;
+      const followed = new FollowedSource<StoredPosting>(RED, node, {
+        store,
+        endpoint,
+        reprocessors: services.reprocessors,
+        prepare: (record) => storedPosting(record.body),
+        toMsg: (hubMessageId, { posting, eventId, eventType }) => ({
+          _msgid: RED.util.generateId(),
+          payload: posting,
+          posting,
+          stripeEvent: { id: eventId, type: eventType },
+          hubMessageId,
+          controlId: eventId,
+          messageType: `stripe.${eventType}`,
+        }),
+        recoverErrorKey: 'stripe-webhook.errors.recover',
+        reprocessRefusal: 'only an event this node received can be reprocessed',
+      });
+      source = followed;
       mounted = mountWebhook(RED, node, services.publicRoutes, webhookPath(def.path || '/stripe/webhook'), async (req): Promise<WebhookAnswer> => {
         let record: MessageRecord | undefined;
         try {
@@ -61,7 +102,7 @@ export = function init(RED: NodeAPI): void {
               controlId: posting.stripeEventId,
               messageType: `stripe.${posting.eventType}`,
               parentId: posting.hubMessageId,
-              status: 'received',
+              status: 'processing',
               contentType: 'application/json',
               body: req.rawBody,
             });
@@ -74,16 +115,7 @@ export = function init(RED: NodeAPI): void {
           return {
             status: 200,
             body: { received: true },
-            after: () =>
-              node.send({
-                _msgid: RED.util.generateId(),
-                payload: posting,
-                posting,
-                stripeEvent: { id: outcome.eventId, type: outcome.eventType },
-                hubMessageId: stored.id,
-                controlId: outcome.eventId,
-                messageType: `stripe.${outcome.eventType}`,
-              }),
+            after: () => followed.send(stored.id, { posting, eventId: outcome.eventId, eventType: outcome.eventType }),
           };
         } catch (err) {
           // A redelivery of a processed event: it was handled, so say so and stop Stripe's retries.
@@ -111,7 +143,10 @@ export = function init(RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       mounted?.close();
       mounted = undefined;
-      Promise.resolve(account?.deregister(node))
+      const closing = source;
+      source = undefined;
+      Promise.resolve(closing?.close())
+        .then(() => account?.deregister(node))
         .catch((err: unknown) => node.warn(RED._('stripe-webhook.errors.deregister', { code: errorCode(err) })))
         .finally(() => {
           setStatus(node, 'idle');

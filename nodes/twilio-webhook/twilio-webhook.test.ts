@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import twilio from 'twilio';
+import { FOLLOW_TIMEOUT_MS } from '../../adapters/shared/followed-inbound';
 import { createTwilioClient } from '../../adapters/twilio';
+import { ageRecord } from '../../test/support/age-record';
+import { pollUntil } from '../../test/support/poll';
 import { FakeTwilio, parseFlatForm } from '../../test/support/fake-providers';
 import { canariesIn, flowNode, helper, logEvents, MessageTap, StatusTap, withCatalog } from '../../test/support/node-red-helper';
 import type { FlowNode, TestMsg } from '../../test/support/node-red-helper';
@@ -132,6 +135,7 @@ describe('twilio-webhook node', () => {
     expect(msg.payload).toBe('STOP');
     expect(msg.sms).toEqual({ messageSid: 'SMinbound1', action: 'opt-out', from: PATIENT });
     expect(await hub.store.get(msg.hubMessageId as string)).toMatchObject({ direction: 'inbound', messageType: 'SMS', controlId: 'SMinbound1' });
+    await pollUntil('the STOP record to be sent', async () => (await hub.store.get(msg.hubMessageId as string))?.status === 'sent');
 
     flowNode('s1').receive({ payload: BODY, to: PATIENT } as TestMsg);
     const refused = await caught.next();
@@ -143,6 +147,23 @@ describe('twilio-webhook node', () => {
     expect(((await inbound.next()).sms as { action: string }).action).toBe('opt-in');
     const forged = inboundSms('START', 'SMinbound3', 'not-the-auth-token-0000');
     expect((await post(forged.url, forged.body, forged.headers)).status).toBe(403);
+    noPhi();
+  });
+
+  test('an inbound reply a previous run stored and answered but never saw through the flow goes through it once the flows start; a status callback is never reprocessed', async () => {
+    const reply = inboundSms('Running late, see you at 9', 'SMleft1');
+    const left = await hub.store.insert({ direction: 'inbound', endpoint: 'twilio', nodeId: 'w1', flowId: 'f1', controlId: 'SMleft1', messageType: 'SMS', status: 'processing', contentType: 'application/x-www-form-urlencoded', body: reply.body });
+    ageRecord(hub.dir, left.id, FOLLOW_TIMEOUT_MS + 1000);
+    const { inbound, status } = await load();
+    const msg = await inbound.next();
+    expect(msg).toMatchObject({ payload: 'Running late, see you at 9', sms: { messageSid: 'SMleft1', action: null, from: PATIENT }, hubMessageId: left.id, controlId: 'SMleft1', messageType: 'SMS' });
+    await pollUntil('the leftover to be sent', async () => (await hub.store.get(left.id))?.status === 'sent');
+
+    const cb = await hub.store.insert({ direction: 'inbound', endpoint: 'twilio', nodeId: 'w1', controlId: 'SMx', messageType: 'sms.status', status: 'sent', contentType: 'application/x-www-form-urlencoded', body: 'MessageSid=SMx&MessageStatus=delivered' });
+    const stored = (await hub.store.get(cb.id, { includeBody: true }))!;
+    await expect(hub.reprocessors.get('w1')!({ ...stored, body: stored.body! })).rejects.toMatchObject({ code: 'CONFIG' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(inbound.pending + status.pending).toBe(0);
     noPhi();
   });
 

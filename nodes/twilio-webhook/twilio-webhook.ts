@@ -1,11 +1,13 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { WebhookRejectedError } from '../../adapters/phi-guard';
-import { errorCode } from '../../adapters/shared/errors';
+import { errorCode, IntegrationError } from '../../adapters/shared/errors';
 import type { MessageStore } from '../../adapters/store';
-import type { TwilioCallbackHandler } from '../../adapters/twilio';
+import { inboundMessageOf, parseForm } from '../../adapters/twilio';
+import type { InboundMessageOutcome, TwilioCallbackHandler } from '../../adapters/twilio';
 import { mountWebhook, webhookPath } from '../emr-in/webhook-endpoint';
 import type { MountedWebhook, WebhookAnswer, WebhookRequest } from '../emr-in/webhook-endpoint';
 import { hubServicesOrNull } from '../emr-out/outbound';
+import { FollowedSource } from '../shared/followed-source';
 import { setStatus } from '../shared/status';
 import type { TwilioAccountNode } from '../twilio-account/twilio-account-node';
 
@@ -15,6 +17,9 @@ interface TwilioWebhookDef extends NodeDef {
 }
 
 const FORM = 'application/x-www-form-urlencoded';
+const INBOUND_TYPE = 'SMS';
+
+type InboundMessage = Omit<InboundMessageOutcome, 'twiml'>;
 
 /**
  * Twilio's two callbacks for an account: message status callbacks
@@ -24,6 +29,11 @@ const FORM = 'application/x-www-form-urlencoded';
  * before anything is believed; replays are refused. Accepted callbacks are
  * applied (sent registry, opt-outs, message store), stored, answered, and
  * then emitted: status on output 1, inbound on output 2.
+ *
+ * An inbound message's record stays `processing` until the flow has
+ * finished with it (`sent`, or `error`); one a previous run left
+ * `processing` (a crash after Twilio was answered) goes through the flow
+ * again once the flows have started, and an operator can reprocess one.
  */
 export = function init(RED: NodeAPI): void {
   function TwilioWebhook(this: Node, def: TwilioWebhookDef): void {
@@ -31,6 +41,7 @@ export = function init(RED: NodeAPI): void {
     const node = this;
     const account = RED.nodes.getNode(def.account) as TwilioAccountNode | null;
     const mounted: MountedWebhook[] = [];
+    let source: FollowedSource<InboundMessage> | undefined;
     let received = 0;
 
     const start = (): void => {
@@ -52,10 +63,25 @@ export = function init(RED: NodeAPI): void {
         return;
       }
       const endpoint = def.name || account.storeName;
+      const followed = new FollowedSource<InboundMessage>(RED, node, {
+        store: services.store,
+        endpoint,
+        reprocessors: services.reprocessors,
+        prepare: (record) => {
+          // Status callbacks were applied when they came; only a message from a patient goes through the flow again.
+          if (record.messageType !== INBOUND_TYPE) throw new IntegrationError('only an inbound message can be reprocessed', 'CONFIG', false);
+          return inboundMessageOf(parseForm(record.body.toString('utf8')));
+        },
+        toMsg: (hubMessageId, { messageSid, action, from, body }) => ({ _msgid: RED.util.generateId(), payload: body, sms: { messageSid, action, from }, hubMessageId, controlId: messageSid, messageType: INBOUND_TYPE }),
+        send: (msg) => node.send([null, msg]),
+        recoverErrorKey: 'twilio-webhook.errors.recover',
+        reprocessRefusal: 'only a message this node received can be reprocessed',
+      });
+      source = followed;
       const publicUrl = (req: WebhookRequest): string => `${account.publicBaseUrl}${req.url}`;
       const statusRoute = mountWebhook(RED, node, services.publicRoutes, account.statusPath, (req) => onStatus(handler, services.store, endpoint, publicUrl(req), req));
       mounted.push(statusRoute);
-      mounted.push(mountWebhook(RED, node, services.publicRoutes, webhookPath(def.inboundPath || '/twilio/inbound'), (req) => onInbound(handler, services.store, endpoint, publicUrl(req), req)));
+      mounted.push(mountWebhook(RED, node, services.publicRoutes, webhookPath(def.inboundPath || '/twilio/inbound'), (req) => onInbound(handler, services.store, followed, endpoint, publicUrl(req), req)));
       setStatus(node, 'connected', RED._('twilio-webhook.status.listening'));
     };
 
@@ -98,7 +124,7 @@ export = function init(RED: NodeAPI): void {
       }
     };
 
-    const onInbound = async (handler: TwilioCallbackHandler, store: MessageStore, endpoint: string, url: string, req: WebhookRequest): Promise<WebhookAnswer> => {
+    const onInbound = async (handler: TwilioCallbackHandler, store: MessageStore, followed: FollowedSource<InboundMessage>, endpoint: string, url: string, req: WebhookRequest): Promise<WebhookAnswer> => {
       try {
         const outcome = await handler.handleInboundMessage(req.rawBody, req.headers, url);
         const record = await store.insert({
@@ -107,8 +133,8 @@ export = function init(RED: NodeAPI): void {
           direction: 'inbound',
           endpoint,
           controlId: outcome.messageSid,
-          messageType: 'SMS',
-          status: 'received',
+          messageType: INBOUND_TYPE,
+          status: 'processing',
           contentType: FORM,
           body: req.rawBody,
         });
@@ -118,11 +144,7 @@ export = function init(RED: NodeAPI): void {
           status: 200,
           body: outcome.twiml,
           contentType: 'text/xml',
-          after: () =>
-            node.send([
-              null,
-              { _msgid: RED.util.generateId(), payload: outcome.body, sms: { messageSid: outcome.messageSid, action: outcome.action, from: outcome.from }, hubMessageId: record.id, controlId: outcome.messageSid, messageType: 'SMS' },
-            ]),
+          after: () => followed.send(record.id, { messageSid: outcome.messageSid, action: outcome.action, from: outcome.from, body: outcome.body }),
         };
       } catch (err) {
         return rejected(err);
@@ -139,7 +161,10 @@ export = function init(RED: NodeAPI): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       for (const m of mounted.splice(0)) m.close();
-      Promise.resolve(account?.deregister(node))
+      const closing = source;
+      source = undefined;
+      Promise.resolve(closing?.close())
+        .then(() => account?.deregister(node))
         .catch((err: unknown) => node.warn(RED._('twilio-webhook.errors.deregister', { code: errorCode(err) })))
         .finally(() => {
           setStatus(node, 'idle');

@@ -104,12 +104,15 @@ describe('business reference flows in the hub process, configured by environment
   const smsTo = (to: string): RecordedRequest[] => tw.server.requests.filter((r) => r.path === tw.messagesPath && parseFlatForm(r.rawBody).To === to);
   const hubIdOf = (r: RecordedRequest): string | null => new URL(parseFlatForm(r.rawBody).StatusCallback!).searchParams.get('hubMessageId');
 
-  async function messages(endpoint: string): Promise<{ id: string; status: string; errorCode: string | null }[]> {
+  type Listed = { id: string; status: string; errorCode: string | null; direction: string };
+  async function messages(endpoint: string): Promise<Listed[]> {
     const res = await fetch(`${hub.url}/api/v1/messages?endpoint=${encodeURIComponent(endpoint)}&limit=100`, { headers: auth(admin) });
-    return ((await res.json()) as { items: { id: string; status: string; errorCode: string | null }[] }).items;
+    return ((await res.json()) as { items: Listed[] }).items;
   }
 
-  test('at start, only the queues of what the test leaves unset (SendGrid) wait for configuration; our nodes log no warning', () => {
+  test('at start, only the queues of what the test leaves unset (SendGrid) wait for configuration; our nodes log no warning', async () => {
+    // /readyz may answer before the child's log lines have come through the pipe; the queues log while the flows start.
+    await waitUntil('the start log', () => hub.output().includes('Started flows'), 10_000, hub);
     const ours = ['billing', 'payments', 'patient-messaging'].flatMap((f) => JSON.parse(readFileSync(join(ROOT, 'flows', `${f}.json`), 'utf8')) as { id: string; type: string; queue?: string; requires?: string }[]);
     const waiting = [...hub.output().matchAll(/\[queue-in:(\w+)\][^\n]*waiting/g)].map((m) => m[1]);
     const oursWaiting = ours.filter((n) => n.type === 'queue-in' && waiting.includes(n.id)).map((n) => n.queue);
@@ -269,8 +272,11 @@ describe('business reference flows in the hub process, configured by environment
     // The move on the server follows the store and the hand-off to the flow, which may post first.
     await waitUntil('the file moved to the archive on the server', () => !existsSync(file), 10_000, hub);
     expect(readdirSync(join(sshd.dir, 'answers', 'archive'))).toEqual(['R0415.835']);
-    const received = async (): Promise<number> => (await messages('clearinghouse')).filter((m) => m.status === 'received').length;
+    const picked = async (): Promise<Listed[]> => (await messages('clearinghouse')).filter((m) => m.direction === 'inbound');
+    const received = async (): Promise<number> => (await picked()).length;
     expect(await received()).toBe(1);
+    // The posting flow finished with the file: its record says so.
+    await waitUntil('the 835 record settled', async () => (await picked())[0]?.status === 'sent', 10_000, hub);
     // The same file again (as after a pick-up whose move failed): archived, not stored or sent on twice.
     const again = join(sshd.dir, 'answers', 'R0415-again.835');
     writeFileSync(again, remit);
@@ -280,7 +286,7 @@ describe('business reference flows in the hub process, configured by environment
     expect(hub.output()).toMatch(/clearinghouse file already stored; not sent on again/);
 
     // An operator reprocesses the stored file (say, after fixing the posting flow): posted again, idempotently.
-    const [file835] = (await messages('clearinghouse')).filter((m) => m.status === 'received');
+    const [file835] = await picked();
     const notices = fhir.all('PaymentNotice').length;
     const postings = (): number => fhir.requests.filter((r) => r.method === 'POST' && r.path.includes('PaymentNotice')).length;
     const postedBefore = postings();

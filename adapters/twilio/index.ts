@@ -8,7 +8,7 @@
 export { TwilioSmsSender, CALLBACK_HUB_ID_PARAM, CALLBACK_ISSUED_PARAM, MAX_SMS_BODY } from './twilio-sms';
 export type { SmsRequest, SmsSendResult, SmsSender, TwilioSmsDeps, TwilioSmsOptions } from './twilio-sms';
 export { TwilioCallbackHandler, EMPTY_TWIML, inboundMessageOf } from './twilio-callbacks';
-export type { InboundMessageOutcome, StatusCallbackOutcome, TwilioCallbackDeps, TwilioCallbackOptions } from './twilio-callbacks';
+export type { InboundMessage, InboundMessageOutcome, StatusCallbackOutcome, TwilioCallbackDeps, TwilioCallbackOptions } from './twilio-callbacks';
 export { TwilioSignatureVerifier, TWILIO_SIGNATURE_HEADER, parseForm } from './twilio-signature';
 export type { TwilioParams } from './twilio-signature';
 export { InMemoryOptOutRegistry } from './opt-out-registry';

@@ -70,6 +70,9 @@ export interface InboundMessageOutcome {
   twiml: string;
 }
 
+/** An inbound message as the flow gets it (and as it is read back from its stored form). */
+export type InboundMessage = Omit<InboundMessageOutcome, 'twiml'>;
+
 const CLOCK_SKEW_MS = 5 * 60_000;
 
 /**
@@ -204,7 +207,7 @@ export class TwilioCallbackHandler {
  * An inbound message's fields from its form parameters: verified on
  * arrival, or read back from the stored body (a reprocess, a recovery).
  */
-export function inboundMessageOf(params: TwilioParams): Omit<InboundMessageOutcome, 'twiml'> {
+export function inboundMessageOf(params: TwilioParams): InboundMessage {
   const messageSid = param(params, 'MessageSid') ?? param(params, 'SmsSid');
   if (!messageSid) throw new WebhookPayloadError('twilio', 'inbound message without MessageSid');
   const body = param(params, 'Body') ?? '';

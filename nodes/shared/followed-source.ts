@@ -32,7 +32,7 @@ export interface FollowedSourceOptions<T> {
  * FollowedInbound). Call `close` from the node's close handler.
  */
 export class FollowedSource<T> {
-  readonly intake: FollowedInbound<T>;
+  private readonly intake: FollowedInbound<T>;
   private readonly follower: MsgFollower;
   private readonly unregister: () => void;
   private closed = false;

@@ -3,7 +3,7 @@ import { WebhookRejectedError } from '../../adapters/phi-guard';
 import { errorCode, IntegrationError } from '../../adapters/shared/errors';
 import type { MessageStore } from '../../adapters/store';
 import { inboundMessageOf, parseForm } from '../../adapters/twilio';
-import type { InboundMessageOutcome, TwilioCallbackHandler } from '../../adapters/twilio';
+import type { InboundMessage, TwilioCallbackHandler } from '../../adapters/twilio';
 import { mountWebhook, webhookPath } from '../emr-in/webhook-endpoint';
 import type { MountedWebhook, WebhookAnswer, WebhookRequest } from '../emr-in/webhook-endpoint';
 import { hubServicesOrNull } from '../emr-out/outbound';
@@ -18,8 +18,6 @@ interface TwilioWebhookDef extends NodeDef {
 
 const FORM = 'application/x-www-form-urlencoded';
 const INBOUND_TYPE = 'SMS';
-
-type InboundMessage = Omit<InboundMessageOutcome, 'twiml'>;
 
 /**
  * Twilio's two callbacks for an account: message status callbacks

@@ -14,7 +14,7 @@ export { ordersFromHl7, orderMessageType, PENDING_ORDERS_ENDPOINT, PendingOrderS
 export type { OrderCompletion, OrderMappingOptions, OrdersFromHl7, PendingOrder, ResultObservation, SpecimenResults } from './pending-orders';
 export { ordersFromServiceRequests } from './fhir-orders';
 export { ormFromOrders } from './orm-from-orders';
-export type { OrmOptions } from './orm-from-orders';
+export type { LisOrderMessageType, OrmOptions } from './orm-from-orders';
 export type { FhirOrderInput } from './fhir-orders';
 export { LabMappingError, PatientNotFoundError } from './errors';
 export { hl7ToIso } from './hl7-time';

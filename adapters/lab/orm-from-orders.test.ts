@@ -1,4 +1,4 @@
-import { parse } from '../hl7';
+import { get, parse } from '../hl7';
 import { CANARY_MRN } from '../../test/fixtures/canary';
 import { monitoringOrderBundle } from '../../test/fixtures/fhir-orders';
 import { ordersFromServiceRequests } from './fhir-orders';
@@ -36,5 +36,33 @@ describe('ormFromOrders', () => {
     const text = ormFromOrders(cancelled, { sourceId: 'evt-c' })!;
     expect(ordersFromHl7(parse(text))).toEqual({ orders: [], cancelled: ['S26-000888'] });
     expect(ormFromOrders({ orders: [], cancelled: [] }, { sourceId: 'x' })).toBeUndefined();
+  });
+
+  test('as OML^O21 each OBR is followed by its specimen (SPM-2.2 the id, SPM-4 serum, SPM-17 collected), and it reads back as the same orders', () => {
+    const orders = fhirOrders();
+    const text = ormFromOrders(orders, { sourceId: 'evt-o1', messageType: 'OML^O21', now: new Date('2026-12-04T12:00:00Z') })!;
+    const message = parse(text);
+    expect(orderMessageType(message)).toBe('OML^O21');
+    expect(text.split('\r')[0]).toContain('|OML^O21^OML_O21|');
+    const ids = message.segments.map((seg) => seg.fields[0]);
+    // OML_O21 v2.5.1: ORDER = ORC, OBSERVATION REQUEST = OBR [SPECIMEN = SPM].
+    const groups = ids.slice(ids.indexOf('ORC'));
+    expect(groups.join(' ')).toMatch(/^(ORC OBR SPM ?)+$/);
+    const spm = message.segments.find((seg) => seg.fields[0] === 'SPM')!;
+    const order = orders.orders[0]!;
+    expect(get(message, 'SPM-2.2')).toBe(order.specimenId);
+    expect(get(message, 'SPM-4.1')).toBe('SER');
+    expect(spm.fields[17] ?? '').toBe(order.collectedAt ?? '');
+    expect(ordersFromHl7(message)).toEqual(orders);
+    // The same orders as the ORM, and the same control id for the same event.
+    expect(ordersFromHl7(message)).toEqual(ordersFromHl7(parse(ormFromOrders(orders, { sourceId: 'evt-o1' })!)));
+    expect(text.split('\r')[0]!.split('|')[9]).toBe(ormFromOrders(orders, { sourceId: 'evt-o1' })!.split('\r')[0]!.split('|')[9]);
+  });
+
+  test('an OML^O21 cancel names the specimen in SPM too', () => {
+    const text = ormFromOrders(fhirOrders('revoked'), { sourceId: 'evt-c', messageType: 'OML^O21' })!;
+    const message = parse(text);
+    expect(get(message, 'SPM-2.2')).toBe('S26-000888');
+    expect(ordersFromHl7(message)).toEqual({ orders: [], cancelled: ['S26-000888'] });
   });
 });

@@ -40,6 +40,7 @@ describe('pending-orders node', () => {
       { id: 'keep', z: 'f1', type: 'pending-orders', mode: 'save', tests: '{"2243-4": "E2", "21198-7": "HCG"}', wires: [['saved']] },
       { id: 'ask', z: 'f1', type: 'pending-orders', mode: 'answer', tests: '', wires: [['answered']] },
       { id: 'keepOrm', z: 'f1', type: 'pending-orders', mode: 'save', tests: '{"2243-4": "E2"}', lisOrm: true, wires: [['saved']] },
+      { id: 'keepOml', z: 'f1', type: 'pending-orders', mode: 'save', tests: '{"2243-4": "E2"}', lisOrm: true, lisMessage: 'OML^O21', wires: [['saved']] },
       { id: 'close', z: 'f1', type: 'pending-orders', mode: 'complete', tests: '', wires: [['closed']] },
       { id: 'closed', z: 'f1', type: 'helper' },
       { id: 'saved', z: 'f1', type: 'helper' },
@@ -110,6 +111,14 @@ describe('pending-orders node', () => {
     const withOrm = await saved.next();
     expect(String(withOrm.payload)).toMatch(/^MSH\|\^~\\&\|IVFHUB\|\|LIS\|\|\d{14}\+0000\|\|ORM\^O01\^ORM_O01\|/);
     flowNode('keep').receive({ payload: withOrm.payload } as TestMsg);
+    expect((await saved.next()).orders).toEqual(withOrm.orders);
+
+    // The same as OML^O21 (the LIS's choice in the node): specimens in SPM, read back as the same orders.
+    flowNode('keepOml').receive({ payload: {}, emrEvent: event('order.placed', 'active') } as TestMsg);
+    const withOml = await saved.next();
+    expect(String(withOml.payload)).toMatch(/\|OML\^O21\^OML_O21\|/);
+    expect(String(withOml.payload)).toMatch(/\rSPM\|1\|\^/);
+    flowNode('keep').receive({ payload: withOml.payload } as TestMsg);
     expect((await saved.next()).orders).toEqual(withOrm.orders);
   });
 

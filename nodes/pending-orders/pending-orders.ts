@@ -3,6 +3,7 @@ import type { AstmHostQuery } from '../../adapters/astm';
 import { parse } from '../../adapters/hl7';
 import type { Hl7Message } from '../../adapters/hl7';
 import { orderMessageType, ordersFromHl7, ordersFromServiceRequests, ormFromOrders, PendingOrderStore, resultsBySpecimen } from '../../adapters/lab';
+import type { LisOrderMessageType } from '../../adapters/lab';
 import type { FhirOrderInput, OrdersFromHl7, ResultObservation } from '../../adapters/lab';
 import { IntegrationError, errorCode } from '../../adapters/shared/errors';
 import { getHubServices } from '../../adapters/shared/registry';
@@ -13,8 +14,10 @@ interface PendingOrdersDef extends NodeDef {
   mode: 'save' | 'answer' | 'complete';
   /** JSON: EMR test code (or LOINC) → instrument test code. */
   tests: string;
-  /** save: FHIR order events also become an ORM^O01 for the LIS in msg.payload. */
+  /** save: FHIR order events also become an order message for the LIS in msg.payload. */
   lisOrm?: boolean;
+  /** Which order message: ORM^O01 (default, and for flows made before the choice) or OML^O21. */
+  lisMessage?: string;
 }
 
 type Msg = NodeMessage & Record<string, unknown>;
@@ -38,6 +41,7 @@ export = function init(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const mode = def.mode === 'answer' || def.mode === 'complete' ? def.mode : 'save';
+    const messageType: LisOrderMessageType = def.lisMessage === 'OML^O21' ? 'OML^O21' : 'ORM^O01';
     let tests: Record<string, string> | undefined;
     try {
       tests = def.tests && def.tests.trim() !== '' ? (JSON.parse(def.tests) as Record<string, string>) : undefined;
@@ -73,7 +77,7 @@ export = function init(RED: NodeAPI): void {
       await store.save(change, { hubMessageId: typeof msg.hubMessageId === 'string' ? msg.hubMessageId : undefined, flowId: node.z ?? null, nodeId: node.id });
       const event = msg.emrEvent as { id?: unknown } | undefined;
       if (def.lisOrm === true && event && typeof event.id === 'string') {
-        const orm = ormFromOrders(change, { sourceId: event.id });
+        const orm = ormFromOrders(change, { sourceId: event.id, messageType });
         if (orm !== undefined) msg.payload = orm;
       }
       msg.orders = change.orders;

@@ -232,7 +232,8 @@ export class FollowedInbound<T> {
   }
 
   private write(id: string, patch: { status: 'sent' | 'error'; errorCode: string | null; errorText: string | null }): void {
-    const write = this.options.store.update(id, patch).then(
+    // Nobody waits on it: it rides with the next commit (a crash before that leaves the record for recovery, at least once).
+    const write = this.options.store.update(id, patch, { durability: 'soon' }).then(
       () => undefined,
       (err: unknown) => this.options.logger.warn('intake could not record a message outcome', { endpoint: this.options.endpoint, id, status: patch.status, ...summarizeError(err) }),
     );

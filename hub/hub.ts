@@ -42,6 +42,7 @@ interface NodeRedRuntime {
   httpAdmin: express.Express;
   httpNode: express.Express;
   nodes: NodeRedNodesApi;
+  events: { once(event: 'flows:started', listener: () => void): void };
   version(): string;
 }
 
@@ -194,8 +195,12 @@ export async function startHub(config: HubConfig, logger: Logger = jsonLogger(co
       resolveListen();
     });
   });
+  // Ready once the flows run, not when start() returns: that is before the
+  // first flows have started (a webhook route could still answer 404).
+  RED.events.once('flows:started', () => {
+    flowsStarted = true;
+  });
   await RED.start();
-  flowsStarted = true;
   alerts.start();
 
   const pruneTimer = setInterval(() => {

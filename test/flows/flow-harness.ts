@@ -63,6 +63,24 @@ function hubNodeInits(): Map<string, NodeInit> {
   return inits;
 }
 
+/**
+ * The test helper registers its preloaded core nodes (catch, status,
+ * complete) once per node of that type in the flow, so a flow with two catch
+ * nodes fails with "catch already registered". Each registers once per load here.
+ */
+function onceEachPreloadedCore(): void {
+  const modules = (helper as unknown as { _nodeModules: Record<string, (red: unknown) => unknown> })._nodeModules;
+  const original = ((onceEachPreloadedCore as { originals?: Record<string, (red: unknown) => unknown> }).originals ??= { ...modules });
+  for (const [type, init] of Object.entries(original)) {
+    let registered = false;
+    modules[type] = (red) => {
+      if (registered) return undefined;
+      registered = true;
+      return init(red);
+    };
+  }
+}
+
 /** Core node types (switch, change, link in, …) mapped to the file that registers them. */
 function coreNodeFiles(): Map<string, string> {
   const files = new Map<string, string>();
@@ -180,6 +198,7 @@ export async function runFixture(flowNodes: FlowNode[], fixtureFile: string): Pr
         inits.push(require(core.get(type)!) as NodeInit);
       }
     }
+    onceEachPreloadedCore();
     await helper.load([...new Set(inits)], flow as FlowNode[]);
     const msg: TestMsg = { ...(fixture.send.msg ?? {}) } as TestMsg;
     if (fixture.send.payloadFile) {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HealthRegistry } from '../../adapters/shared/health-registry';
+import { ReprocessRegistry } from '../../adapters/shared/reprocess-registry';
 import { silentLogger } from '../../adapters/shared/logger';
 import { clearHubServices, setHubServices } from '../../adapters/shared/registry';
 import { createMessageStore } from '../../adapters/store';
@@ -48,11 +49,13 @@ const LOG_ERROR = 20;
 describe('store-record node', () => {
   let dir: string;
   let store: EncryptedMessageStore;
+  let reprocessors: ReprocessRegistry;
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hub-store-record-'));
     store = await createMessageStore({ url: 'sqlite:', dataDir: dir, ...testStoreKeys() });
-    setHubServices({ store, logger: silentLogger, health: new HealthRegistry() });
+    reprocessors = new ReprocessRegistry();
+    setHubServices({ store, logger: silentLogger, health: new HealthRegistry(), reprocessors });
     await helper.startServer();
   });
 
@@ -75,6 +78,29 @@ describe('store-record node', () => {
     if (!record) throw new Error(`record ${String(msg.hubMessageId)} is not in the store`);
     return record;
   }
+
+  test('an operator reprocess sends a stored inbound record on again as it was stored (text as text, an object as the object), without storing it twice', async () => {
+    const { out } = await load();
+    const hl7 = canaryOru('CTRL-2001');
+    flowNode('n1').receive({ payload: hl7, controlId: 'CTRL-2001', messageType: 'ORU^R01' } as TestMsg);
+    const first = await stored(await out.next());
+    await reprocessors.get('n1')!({ ...first, body: first.body! });
+    const again = await out.next();
+    expect(again).toMatchObject({ payload: hl7, hubMessageId: first.id, controlId: 'CTRL-2001', messageType: 'ORU^R01' });
+    expect((await store.get(first.id))?.attempts).toBe(1);
+
+    const request = { to: '+16175550188', note: 'free text' };
+    flowNode('n1').receive({ payload: request } as TestMsg);
+    const json = await stored(await out.next());
+    await reprocessors.get('n1')!({ ...json, body: json.body! });
+    expect((await out.next()).payload).toEqual(request);
+    expect(await store.count({ endpoint: 'lis-mllp' })).toBe(2);
+  });
+
+  test('an outbound store-record offers no reprocess', async () => {
+    await load({ direction: 'outbound' });
+    expect(reprocessors.get('n1')).toBeUndefined();
+  });
 
   test('stores a string payload with the configured settings and the msg metadata', async () => {
     const { out, caught } = await load();
@@ -251,7 +277,8 @@ describe('store-record node', () => {
     expect(canariesIn(logEvents())).toEqual([]);
 
     // The node keeps working once the services are back.
-    setHubServices({ store, logger: silentLogger, health: new HealthRegistry() });
+    reprocessors = new ReprocessRegistry();
+    setHubServices({ store, logger: silentLogger, health: new HealthRegistry(), reprocessors });
     flowNode('n1').receive({ payload: 'x' } as TestMsg);
     await stored(await out.next());
   });

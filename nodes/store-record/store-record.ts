@@ -1,9 +1,9 @@
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { getHubServices, metricsOf } from '../../adapters/shared/registry';
 import type { MessageOutcome } from '../../adapters/shared/hub-metrics';
-import { errorCode } from '../../adapters/shared/errors';
+import { errorCode, IntegrationError } from '../../adapters/shared/errors';
 import type { Direction, MessageStatus } from '../../adapters/store';
-import { payloadBytes, stringProp } from '../shared/msg-fields';
+import { payloadBytes, payloadOf, stringProp } from '../shared/msg-fields';
 import { setStatus } from '../shared/status';
 
 interface StoreRecordDef extends NodeDef {
@@ -31,7 +31,29 @@ const OUTCOME: Record<MessageStatus, MessageOutcome> = {
 export = function init(RED: NodeAPI): void {
   function StoreRecord(this: Node, def: StoreRecordDef): void {
     RED.nodes.createNode(this, def);
+    const node = this;
     let stored = 0;
+    // An inbound record can be sent on again by an operator (REST API, monitor), as it was stored:
+    // the msg after this node, with msg.hubMessageId the record's id. Nothing is stored again.
+    let unregister: (() => void) | undefined;
+    if (def.direction !== 'outbound') {
+      try {
+        const services = getHubServices();
+        unregister = services.reprocessors?.register(node.id, async (record) => {
+          if (record.direction !== 'inbound') throw new IntegrationError('only an inbound record this node stored can be reprocessed', 'CONFIG', false);
+          await services.store.update(record.id, { incrementAttempts: true });
+          node.send({
+            _msgid: RED.util.generateId(),
+            payload: payloadOf(record.body),
+            hubMessageId: record.id,
+            ...(record.controlId ? { controlId: record.controlId } : {}),
+            ...(record.messageType ? { messageType: record.messageType } : {}),
+          } as NodeMessage);
+        });
+      } catch {
+        // Outside the hub (no services): nothing to reprocess from.
+      }
+    }
 
     this.on('input', (msg: NodeMessage & Record<string, unknown>, send, done) => {
       let services;
@@ -79,6 +101,7 @@ export = function init(RED: NodeAPI): void {
     });
 
     this.on('close', (_removed: boolean, done: () => void) => {
+      unregister?.();
       setStatus(this, 'idle');
       done();
     });

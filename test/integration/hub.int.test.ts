@@ -177,8 +177,15 @@ describe('hub process (the built hub, as npm start runs it)', () => {
       expect(await list()).toHaveLength(1);
       const audit = (await (await fetch(`${hub.url}/api/v1/audit?action=message.reprocess`, { headers: auth(admin) })).json()) as { items: { actor: string; target: string; detail: unknown }[] };
       expect(audit.items[0]).toMatchObject({ actor: 'token:operator-bot', target: received!.id, detail: { reason: 'mapping fixed', endpoint: 'hl7-intake' } });
-      // A message taken over HTTP has no node that can run it again; an unknown id is 404.
-      expect((await reprocess(messageId, operator)).status).toBe(409);
+      // A message taken over HTTP goes on again from the store-record node that kept it: the same record, not a
+      // second one, and no HTTP answer is attempted for it. An unknown id is 404.
+      const httpRecord = async (): Promise<{ attempts: number }> => (await (await fetch(`${hub.url}/api/v1/messages/${messageId}`, { headers: auth(operator) })).json()) as { attempts: number };
+      const httpBefore = await httpRecord();
+      expect((await reprocess(messageId, operator)).status).toBe(202);
+      expect((await httpRecord()).attempts).toBe(httpBefore.attempts + 1);
+      // The msg travels on after the answer; give it the moment an http response node would take to complain.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(hub.output()).not.toMatch(/No response object/);
       expect((await reprocess('no-such-id', operator)).status).toBe(404);
 
       // In bulk, by filter (once a flow is fixed: every error of an endpoint); a dry run counts first.

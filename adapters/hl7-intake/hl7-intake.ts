@@ -16,7 +16,7 @@ import type { HubMetrics, MessageOutcome } from '../shared/hub-metrics';
 import type { Logger, LogMeta } from '../shared/logger';
 import { silentLogger } from '../shared/logger';
 import { summarizeError } from '../shared/redact';
-import { RecoveryPasses, scanLeftovers } from '../shared/recovery-passes';
+import { RecoveryPasses, releaseMidFlow, scanLeftovers, takeReleased, UNREADABLE_TEXT } from '../shared/recovery-passes';
 import { newMessageId } from '../store/message-id';
 import type { MessageRecord, MessageStore, NewMessage, StatusPatch } from '../store/types';
 import { AckWriter } from './ack-writer';
@@ -91,17 +91,9 @@ interface Unit {
   enhanced: boolean;
 }
 
-/**
- * Ids this process released unanswered-for at close (a redeploy stopped the
- * flow while they were in it), by endpoint: the next intake of that endpoint
- * in this process recovers them at once instead of after the processing
- * timeout (see recoverInterrupted).
- */
-const releasedMidFlow = new Map<string, Set<string>>();
 /** Most records one recovery sends on, oldest first; the rest wait for the next start. */
 const MAX_RECOVERED = 10_000;
 const INTERRUPTED_TEXT = 'the hub stopped before the flow finished this message, and its sender had not been answered AA';
-const UNREADABLE_TEXT = 'the hub stopped before the flow finished this message, and its stored copy could not be read again';
 
 
 /**
@@ -308,8 +300,7 @@ export class Hl7Intake {
   private async recoveryPass(): Promise<{ redelivered: number; interrupted: number }> {
     // Without a receiver they would only fail again: they wait for the next start.
     if (this.closing || this.consumers.size === 0) return { redelivered: 0, interrupted: 0 };
-    const released = releasedMidFlow.get(this.options.endpoint) ?? new Set<string>();
-    releasedMidFlow.delete(this.options.endpoint);
+    const released = takeReleased(this.options.endpoint);
     const { ids, recheckAt } = await scanLeftovers(this.store, {
       endpoint: this.options.endpoint,
       timeoutMs: this.timeoutMs,
@@ -359,7 +350,7 @@ export class Hl7Intake {
     this.recovery.stop();
     this.duplicates.rejectAll();
     let unanswered = 0;
-    const released = releasedMidFlow.get(this.options.endpoint) ?? new Set<string>();
+    const released: string[] = [];
     for (const entry of [...this.inFlight.values()]) {
       if (entry.awaiting !== null) {
         unanswered++;
@@ -367,11 +358,12 @@ export class Hl7Intake {
         this.decide(entry, { code: 'AE', errors: [{ code: 207, text: 'receiver shutting down; resend later' }] }, write);
       } else if (!entry.statusSettled) {
         // Answered at commit and still in the flow: the next start of this endpoint sends it through again.
-        released.add(entry.id);
+        released.push(entry.id);
       }
       this.release(entry);
     }
-    if (released.size > 0) releasedMidFlow.set(this.options.endpoint, released);
+    // This process's next intake of the endpoint (a redeploy) recovers them at once, not after the processing timeout.
+    releaseMidFlow(this.options.endpoint, released);
     if (unanswered > 0) this.logger.warn('hl7 intake closing; answered pending messages AE', { endpoint: this.options.endpoint, count: unanswered });
     await this.drainWrites(this.options.closeTimeoutMs ?? INTAKE_CLOSE_TIMEOUT_MS);
   }

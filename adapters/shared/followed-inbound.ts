@@ -1,7 +1,7 @@
 import type { MessageRecord, MessageStore } from '../store';
 import { errorCode, IntegrationError } from './errors';
 import type { Logger } from './logger';
-import { RecoveryPasses, scanLeftovers } from './recovery-passes';
+import { RecoveryPasses, releaseMidFlow, scanLeftovers, takeReleased, UNREADABLE_TEXT } from './recovery-passes';
 import { summarizeError } from './redact';
 import { realClock } from './real-clock';
 
@@ -45,14 +45,6 @@ export interface FollowedInboundOptions<T> {
 export const FOLLOW_TIMEOUT_MS = 60_000;
 /** Most records one recovery pass sends on, oldest first; the rest wait for the next pass. */
 const MAX_RECOVERED = 10_000;
-const UNREADABLE_TEXT = 'the hub stopped before the flow finished this message, and its stored copy could not be read again';
-
-/**
- * Ids a closing instance left in the flow, by endpoint and node: its
- * successor in this process (a redeploy) takes them at once instead of
- * after the timeout.
- */
-const releasedMidFlow = new Map<string, Set<string>>();
 
 
 interface Entry {
@@ -123,9 +115,13 @@ export class FollowedInbound<T> {
    * @throws what `prepare` throws for an unreadable copy, before anything changes
    */
   async redeliver(record: MessageRecord): Promise<void> {
-    const prepared = this.readBack(record);
-    await this.options.store.update(record.id, { status: 'processing', errorCode: null, errorText: null, incrementAttempts: true });
-    this.send(record.id, prepared);
+    await this.restart(record.id, this.readBack(record));
+  }
+
+  /** Back to `processing` with one attempt more, then through the flow. */
+  private async restart(id: string, prepared: T): Promise<void> {
+    await this.options.store.update(id, { status: 'processing', errorCode: null, errorText: null, incrementAttempts: true });
+    this.send(id, prepared);
   }
 
   /**
@@ -143,8 +139,7 @@ export class FollowedInbound<T> {
   private async recoveryPass(): Promise<{ recovered: number; unreadable: number }> {
     if (this.closed) return { recovered: 0, unreadable: 0 };
     const { store, endpoint, nodeId, logger } = this.options;
-    const released = releasedMidFlow.get(this.releaseKey) ?? new Set<string>();
-    releasedMidFlow.delete(this.releaseKey);
+    const released = takeReleased(this.releaseKey);
     const { ids, recheckAt } = await scanLeftovers(store, {
       endpoint,
       timeoutMs: this.timeoutMs,
@@ -170,8 +165,7 @@ export class FollowedInbound<T> {
         continue;
       }
       // A store failure here fails the pass and leaves the record for the next one.
-      await store.update(id, { status: 'processing', errorCode: null, errorText: null, incrementAttempts: true });
-      this.send(id, prepared);
+      await this.restart(id, prepared);
       recovered++;
     }
     if (recovered + unreadable > 0) logger.warn('intake recovered messages a previous run left unfinished', { endpoint, recovered, unreadable });
@@ -187,14 +181,9 @@ export class FollowedInbound<T> {
     if (this.closed) return;
     this.closed = true;
     this.recovery.stop();
-    if (this.inFlight.size > 0) {
-      const released = releasedMidFlow.get(this.releaseKey) ?? new Set<string>();
-      for (const [id, entry] of [...this.inFlight]) {
-        released.add(id);
-        this.drop(id, entry);
-      }
-      releasedMidFlow.set(this.releaseKey, released);
-    }
+    // Its successor in this process (a redeploy) takes them at once instead of after the timeout.
+    releaseMidFlow(this.releaseKey, this.inFlight.keys());
+    for (const [id, entry] of [...this.inFlight]) this.drop(id, entry);
     await Promise.allSettled([...this.writes]);
   }
 

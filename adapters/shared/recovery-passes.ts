@@ -91,3 +91,28 @@ export async function scanLeftovers(store: MessageStore, scan: LeftoverScan): Pr
   // Search pages run newest first.
   return { ids: ids.reverse(), recheckAt: recheckAt === Infinity ? null : recheckAt };
 }
+
+/** The error text of a leftover whose stored copy cannot be read back (marked INTERRUPTED). */
+export const UNREADABLE_TEXT = 'the hub stopped before the flow finished this message, and its stored copy could not be read again';
+
+/**
+ * Ids a closing intake left in the flow (a redeploy stopped it with them
+ * inside), by the intake's key: its successor in this process takes them at
+ * once instead of waiting for them to look abandoned.
+ */
+const releasedMidFlow = new Map<string, Set<string>>();
+
+/** A closing intake hands `ids` to its successor under `key`. */
+export function releaseMidFlow(key: string, ids: Iterable<string>): void {
+  const released = releasedMidFlow.get(key) ?? new Set<string>();
+  for (const id of ids) released.add(id);
+  if (released.size > 0) releasedMidFlow.set(key, released);
+}
+
+/** What a predecessor under `key` released, taken once. */
+export function takeReleased(key: string): Set<string> {
+  const released = releasedMidFlow.get(key) ?? new Set<string>();
+  releasedMidFlow.delete(key);
+  return released;
+}
+

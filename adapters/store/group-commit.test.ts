@@ -105,4 +105,36 @@ describe('GroupCommitter', () => {
       jest.useRealTimers();
     }
   });
+  it('keeps lazy writes queued behind a commit waiting for the next urgent write, not committing them alone', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    try {
+      const { commit, calls } = manualCommit();
+      const gc = new GroupCommitter<number, number>(commit, 2000, 25, 2);
+      const first = gc.submit(1);
+      await tick();
+      const lazy = gc.submit(2, true);
+      calls[0]!.settle();
+      await expect(first).resolves.toBe(10);
+      await tick();
+      await tick();
+      // The commit returned with only a lazy write pending: it waits.
+      expect(calls).toHaveLength(1);
+      const urgent = gc.submit(3);
+      await tick();
+      expect(calls.map((c) => c.ops)).toEqual([[1], [2, 3]]);
+      calls[1]!.settle();
+      await expect(Promise.all([lazy, urgent])).resolves.toEqual([20, 30]);
+      // Alone, it still goes within lazyFlushMs.
+      const alone = gc.submit(4, true);
+      await tick();
+      expect(calls).toHaveLength(2);
+      jest.advanceTimersByTime(25);
+      await tick();
+      expect(calls.map((c) => c.ops)).toEqual([[1], [2, 3], [4]]);
+      calls[2]!.settle();
+      await expect(alone).resolves.toBe(40);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });

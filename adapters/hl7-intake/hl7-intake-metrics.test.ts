@@ -54,6 +54,9 @@ function message(controlId: string, type = 'ORU^R01'): Buffer {
  * `received` once stored, then `sent`, `filtered` or `errored`; every answer
  * observes the ACK latency and every settled message its processing time.
  */
+/** After commit the flow gets the message in the event loop turn after the answer. */
+const deliveredToFlow = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 describe('Hl7Intake metrics', () => {
   let dir: string;
   let store: EncryptedMessageStore;
@@ -84,6 +87,7 @@ describe('Hl7Intake metrics', () => {
     let calls = 0;
     clock.now = () => original() + (calls++ === 0 ? 0 : 40);
     await intake.handle(message('M-1'), CONN);
+    await deliveredToFlow();
     expect(metrics.messages).toEqual(['lab-in received ORU^R01']);
     expect(metrics.acks).toHaveLength(1);
     expect(metrics.acks[0]).toBeCloseTo(0.04, 5);
@@ -97,6 +101,7 @@ describe('Hl7Intake metrics', () => {
 
   test('a flow error counts errored once, even when a later outcome overrides it', async () => {
     await intake.handle(message('M-2'), CONN);
+    await deliveredToFlow();
     deliveries[0]!.complete({ error: new Error('downstream refused') });
     deliveries[0]!.complete();
     expect(metrics.messages).toEqual(['lab-in received ORU^R01', 'lab-in errored ORU^R01']);
@@ -112,6 +117,7 @@ describe('Hl7Intake metrics', () => {
 
   test('a resent duplicate counts received and filtered', async () => {
     await intake.handle(message('M-3'), CONN);
+    await deliveredToFlow();
     deliveries[0]!.complete();
     await intake.handle(message('M-3'), CONN);
     expect(metrics.messages).toEqual(['lab-in received ORU^R01', 'lab-in sent ORU^R01', 'lab-in received ORU^R01', 'lab-in filtered ORU^R01']);

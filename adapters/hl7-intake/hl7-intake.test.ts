@@ -79,6 +79,21 @@ function msa(response: Buffer | undefined): { code: string; controlId: string; e
   };
 }
 
+/**
+ * After commit the answer comes first and the flow gets the message in the
+ * next turn of the event loop (see the ordering test below). Most tests look
+ * at both once handle() resolves, so their intakes wait that turn too.
+ */
+function deliveredWithAnswer(intake: Hl7Intake): Hl7Intake {
+  const handle = intake.handle.bind(intake);
+  intake.handle = async (...args) => {
+    const response = await handle(...args);
+    await new Promise((resolve) => setImmediate(resolve));
+    return response;
+  };
+  return intake;
+}
+
 describe('Hl7Intake', () => {
   let dir: string;
   let store: EncryptedMessageStore;
@@ -101,7 +116,7 @@ describe('Hl7Intake', () => {
   });
 
   function make(options: Partial<Hl7IntakeOptions> = {}, s: MessageStore = store): { intake: Hl7Intake; deliveries: IntakeDelivery[] } {
-    const intake = new Hl7Intake({ endpoint: 'lab-in', ...options }, { store: s, clock, logger });
+    const intake = deliveredWithAnswer(new Hl7Intake({ endpoint: 'lab-in', ...options }, { store: s, clock, logger }));
     intakes.push(intake);
     const deliveries: IntakeDelivery[] = [];
     intake.onMessage((d) => deliveries.push(d));
@@ -132,6 +147,42 @@ describe('Hl7Intake', () => {
   }
 
   describe('after commit (default)', () => {
+    /** An intake whose handle() resolves with the answer alone, as the MLLP connection sees it. */
+    function bare(): { intake: Hl7Intake; deliveries: IntakeDelivery[]; stop: () => void } {
+      const intake = new Hl7Intake({ endpoint: 'lab-in' }, { store, clock, logger });
+      intakes.push(intake);
+      const deliveries: IntakeDelivery[] = [];
+      const stop = intake.onMessage((d) => deliveries.push(d));
+      return { intake, deliveries, stop };
+    }
+    const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+    test('the answer is ready before the flow gets the message, which it gets in the next turn of the event loop', async () => {
+      const { intake, deliveries } = bare();
+      const response = await intake.handle(adt('CTRL-ORDER'), CONN);
+      expect(msa(response).code).toBe('AA');
+      expect(deliveries).toHaveLength(0);
+      await nextTurn();
+      expect(deliveries.map((d) => d.info.controlId)).toEqual(['CTRL-ORDER']);
+    });
+
+    test('answered, then closed or left without a receiver before the flow got it: not delivered, and the next start recovers it at once', async () => {
+      const closing = bare();
+      expect(msa(await closing.intake.handle(adt('CTRL-GAP1'), CONN)).code).toBe('AA');
+      await closing.intake.close();
+      const orphaned = bare();
+      expect(msa(await orphaned.intake.handle(adt('CTRL-GAP2'), CONN)).code).toBe('AA');
+      orphaned.stop();
+      await nextTurn();
+      expect([...closing.deliveries, ...orphaned.deliveries]).toHaveLength(0);
+      const { items } = await store.search({ endpoint: 'lab-in' });
+      expect(items.map((r) => r.status)).toEqual(['processing', 'processing']);
+
+      const { intake, deliveries } = make();
+      expect(await intake.recoverInterrupted()).toEqual({ redelivered: 2, interrupted: 0 });
+      expect(deliveries.map((d) => d.info.controlId).sort()).toEqual(['CTRL-GAP1', 'CTRL-GAP2']);
+    });
+
     test('stores the message with its metadata, answers AA with MSA-2 = MSH-10, then delivers it', async () => {
       const { intake, deliveries } = make();
       const payload = adt('CTRL-1');
@@ -233,7 +284,7 @@ describe('Hl7Intake', () => {
   describe('recovery at start (messages a previous run accepted and never saw through the flow)', () => {
     /** A run of the listener that dies without closing: its own clock, so the test's clock fires none of its timers. */
     function crashedRun(options: Partial<Hl7IntakeOptions> = {}): { intake: Hl7Intake; deliveries: IntakeDelivery[] } {
-      const intake = new Hl7Intake({ endpoint: 'lab-in', ...options }, { store, clock: new FakeClock(), logger });
+      const intake = deliveredWithAnswer(new Hl7Intake({ endpoint: 'lab-in', ...options }, { store, clock: new FakeClock(), logger }));
       intakes.push(intake);
       const deliveries: IntakeDelivery[] = [];
       intake.onMessage((d) => deliveries.push(d));

@@ -550,9 +550,34 @@ export class Hl7Intake {
       // After commit (or the enhanced commit ACK): the answer is AA now.
       ticket.accept();
       answer({ code: 'AA', errors: [] });
+      if (!reprocess) {
+        // The ACK is written first and the flow gets the message in the next
+        // turn of the event loop. Delivered first, every sender whose commit
+        // returned together waited for all of their deliveries before the first
+        // ACK went out (traced on bench:mllp: 200-440 µs for 8 senders), and
+        // the senders then sent in lockstep. The record is already durable,
+        // so a stop in between leaves it to recovery like any message mid-flow.
+        setImmediate(() => this.deliver(entry, unit, connection, settled, batch));
+        return answered;
+      }
     }
+    this.deliver(entry, unit, connection, settled, batch);
+    return answered;
+  }
 
-    for (const consumer of [...this.consumers]) {
+  private deliver(entry: InFlight, unit: Unit, connection: IntakeConnection, settled: Promise<void>, batch?: IntakeDelivery['batch']): void {
+    // Released meanwhile (the intake closed and left it to the next start's recovery).
+    if (this.inFlight.get(entry.id) !== entry) return;
+    const consumers = [...this.consumers];
+    if (consumers.length === 0) {
+      // The mllp-in went away in between (a redeploy): the next one to start recovers it.
+      releaseMidFlow(this.options.endpoint, [entry.id]);
+      this.release(entry);
+      return;
+    }
+    entry.remaining = consumers.length;
+    const { id, ack } = entry;
+    for (const consumer of consumers) {
       let done = false;
       const delivery: IntakeDelivery = {
         id,
@@ -577,7 +602,6 @@ export class Hl7Intake {
         delivery.complete({ error: err });
       }
     }
-    return answered;
   }
 
   private onComplete(entry: InFlight, result: CompletionResult): void {

@@ -1,8 +1,13 @@
 import type { Pool } from 'pg';
+import type { BodyCipher } from './body-cipher';
 import type { AuditLog, Direction, MessageStatus, StatusPatch, TimeBucketCount, TokenRepository } from './types';
 import type { CursorPosition } from './cursor';
 
-/** A message as a backend holds it: times in epoch ms, body sealed. */
+/**
+ * A message as a backend holds it: times in epoch ms, body sealed (or, on
+ * its way to a backend that seals bodies itself, plaintext: see
+ * StoreBackend.sealBodiesWith).
+ */
 export interface MessageRow {
   id: string;
   flowId: string | null;
@@ -64,6 +69,15 @@ export interface StoreBackend {
    * store must share too (opt-outs, sent marks, webhook replay guards).
    */
   readonly sharedPool?: Pool;
+  /**
+   * Optional: seal bodies on a thread of the backend's own, off the event
+   * loop. Asked once, by the store, before any write. When it returns true,
+   * insert rows carry the plaintext body and `keyId` = the cipher's active
+   * key, and the backend seals each body with `cipher` (AAD = row id, as
+   * BodyCipher.seal does) before anything is written. False: rows come
+   * sealed, as without this method.
+   */
+  sealBodiesWith?(cipher: BodyCipher): boolean;
   /** All ops in one transaction, in order; returns the rows each op changed. */
   write(ops: WriteOp[]): Promise<number[]> | number[];
   get(id: string, includeBody: boolean): Promise<MessageRow | null>;

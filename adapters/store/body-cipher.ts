@@ -43,6 +43,15 @@ export class BodyCipher {
     return { keyId: this.activeKeyId, sealed: Buffer.concat([iv, cipher.getAuthTag(), ct, rest]) };
   }
 
+  /**
+   * The keys, for a thread of this process that seals for this cipher (the
+   * SQLite writer thread: see StoreBackend.sealBodiesWith). Never logged,
+   * stored or sent out of the process.
+   */
+  keyMaterial(): { keys: Record<string, Uint8Array>; activeKeyId: string } {
+    return { keys: Object.fromEntries(this.keys), activeKeyId: this.activeKeyId };
+  }
+
   open(sealed: Buffer, keyId: string, messageId: string): Buffer {
     const key = this.keys.get(keyId);
     if (!key) throw new CryptoError(`store key ${keyId} is not configured; cannot decrypt message ${messageId}`);

@@ -22,11 +22,15 @@ export interface MessageStoreDeps {
 /**
  * The store every node and API uses: ids, patient-key hashing, body
  * encryption and group commit, over any {@link StoreBackend}. Nothing above
- * this class sees a sealed body; nothing below it sees a plaintext one or an MRN.
+ * this class sees a sealed body; nothing below it sees an MRN, and nothing
+ * below it sees a plaintext body except a backend that seals it with this
+ * store's cipher before writing (StoreBackend.sealBodiesWith).
  */
 export class EncryptedMessageStore implements MessageStore {
   private readonly committer: GroupCommitter<WriteOp, number>;
   private readonly now: () => number;
+  /** The backend seals bodies on its own thread (StoreBackend.sealBodiesWith): rows go to it in plaintext. */
+  private readonly backendSeals: boolean;
   private closing: Promise<void> | null = null;
 
   constructor(
@@ -34,6 +38,7 @@ export class EncryptedMessageStore implements MessageStore {
     private readonly deps: MessageStoreDeps,
   ) {
     this.now = deps.now ?? Date.now;
+    this.backendSeals = db.sealBodiesWith?.(deps.cipher) === true;
     this.committer = new GroupCommitter<WriteOp, number>((ops) => this.db.write(ops), undefined, undefined, this.db.pipelineDepth ?? 1);
   }
 
@@ -64,7 +69,10 @@ export class EncryptedMessageStore implements MessageStore {
     const now = this.now();
     const id = m.id ?? newMessageId(now);
     const plain = typeof m.body === 'string' ? Buffer.from(m.body, 'utf8') : m.body;
-    const { keyId, sealed } = this.deps.cipher.seal(plain, id);
+    // Handed to a sealing backend, a caller's buffer is copied: it is read at the next flush, and a socket's frame buffer may be reused by then.
+    const { keyId, sealed } = this.backendSeals
+      ? { keyId: this.deps.cipher.activeKeyId, sealed: typeof m.body === 'string' ? plain : Buffer.from(plain) }
+      : this.deps.cipher.seal(plain, id);
     const row: MessageRow = {
       id,
       flowId: m.flowId ?? null,

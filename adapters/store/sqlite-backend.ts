@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { buildWhere, MESSAGE_COLUMNS, rowFromDb } from './backend';
 import type { MessageRow, RowFilter, RowQuery, StoreBackend, WriteOp } from './backend';
+import type { BodyCipher } from './body-cipher';
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, configureConnection, SqliteBatchWriter } from './sqlite-batch-writer';
 import { SqliteCheckpointer } from './sqlite-checkpointer';
 import { SqliteWriterClient } from './sqlite-writer-client';
@@ -91,6 +92,18 @@ export class SqliteBackend implements StoreBackend {
     this.pipelineDepth = useWorker ? WRITER_PIPELINE_DEPTH : 1;
     this.audit = new SqliteAuditLog(this.db);
     this.tokens = new SqliteTokenRepository(this.db);
+  }
+
+  /**
+   * With the writer thread, bodies are sealed there: AES-GCM setup and
+   * encryption were about a tenth of the MLLP intake's event-loop time
+   * (profiled, bench:mllp), and the writer thread had time to spare. Without
+   * it (in-memory stores) the store seals them, on the same thread either way.
+   */
+  sealBodiesWith(cipher: BodyCipher): boolean {
+    if (!this.writer) return false;
+    this.writer.sealWith(cipher.keyMaterial());
+    return true;
   }
 
   async init(): Promise<void> {

@@ -2,6 +2,7 @@ import { SqliteError } from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { MESSAGE_COLUMNS } from './backend';
 import type { MessageRow, WriteOp } from './backend';
+import type { BodyCipher } from './body-cipher';
 import { indexPatientEntry, mergePatientEntries, PATIENT_MERGE_ROWS, pendingPatientEntries } from './sqlite-patient-index';
 import { settleStaged, STAGED_TABLE, withoutOwnSync } from './sqlite-staging';
 import type { StatusPatch } from './types';
@@ -28,6 +29,8 @@ export class SqliteBatchWriter {
   private pendingPatients: number;
   /** Without staging a row goes straight into hub_messages, and its patient index entry with it. */
   private readonly indexPatient: ((patientKey: string, receivedAt: number, id: string) => void) | null;
+  /** Set when the store hands over plaintext bodies for this writer to seal (StoreBackend.sealBodiesWith). */
+  private sealer: BodyCipher | null = null;
 
   constructor(
     private readonly db: Db,
@@ -93,7 +96,16 @@ export class SqliteBatchWriter {
     this.pendingPatients = 0;
   }
 
+  /**
+   * From now on every inserted body arrives in plaintext and is sealed here,
+   * before its transaction begins (see StoreBackend.sealBodiesWith).
+   */
+  sealWith(cipher: BodyCipher): void {
+    this.sealer = cipher;
+  }
+
   write(ops: WriteOp[]): number[] {
+    this.seal(ops);
     return this.tx(ops);
   }
 
@@ -105,6 +117,7 @@ export class SqliteBatchWriter {
    * @returns per batch, its per-op change counts or the error that rolled it back
    */
   writeMany(batches: WriteOp[][]): (number[] | Error)[] {
+    for (const ops of batches) this.seal(ops);
     if (batches.length === 1) {
       try {
         return [this.tx(batches[0]!)];
@@ -113,6 +126,17 @@ export class SqliteBatchWriter {
       }
     }
     return this.txMany(batches);
+  }
+
+  /** Outside the transaction: the write lock is held for SQLite's work only. */
+  private seal(ops: WriteOp[]): void {
+    if (!this.sealer) return;
+    for (const op of ops) {
+      if (op.kind !== 'insert' || !op.row.body) continue;
+      const { keyId, sealed } = this.sealer.seal(op.row.body, op.row.id);
+      op.row.body = sealed;
+      op.row.keyId = keyId;
+    }
   }
 
   private insert(r: MessageRow): number {

@@ -3,7 +3,8 @@ import type { StatusPatch } from './types';
 
 /**
  * How a group commit crosses to the writer thread: the ops as one flat array
- * of primitives and every sealed body copied into one ArrayBuffer that is
+ * of primitives and every body (plaintext, for the thread to seal: see
+ * SqliteBackend.sealBodiesWith) copied into one ArrayBuffer that is
  * transferred, not cloned. Cloning row objects with Buffers copied each
  * body's whole backing ArrayBuffer (Buffer's 8 KB pool) and was the largest
  * cost of a write on the event loop after the socket itself.

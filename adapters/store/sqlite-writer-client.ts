@@ -40,6 +40,11 @@ export class SqliteWriterClient {
     this.worker.on('exit', (code) => fail(new Error(`store writer exited (${code})`)));
   }
 
+  /** The writer thread seals every body of later writes with these keys (StoreBackend.sealBodiesWith). */
+  sealWith(material: { keys: Record<string, Uint8Array>; activeKeyId: string }): void {
+    this.worker.postMessage({ seal: material });
+  }
+
   write(ops: WriteOp[]): Promise<number[]> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { BodyCipher } from './body-cipher';
 import { configureConnection, SqliteBatchWriter } from './sqlite-batch-writer';
 import { SETTLE_AFTER_MS, SETTLE_BACKLOG_ROWS, SETTLE_CHUNK_ROWS } from './sqlite-staging';
 import { unpackOps } from './sqlite-write-codec';
@@ -13,7 +14,7 @@ import type { PackedOps } from './sqlite-write-codec';
  * the next commit the moment the previous one returns, and one fsync serves
  * all of them.
  */
-type Request = ({ id: number } & PackedOps) | { close: true };
+type Request = ({ id: number } & PackedOps) | { close: true } | { seal: { keys: Record<string, Uint8Array>; activeKeyId: string } };
 export type WriterReply = { results: { id: number; changes?: number[]; error?: string }[] } | { closed: true };
 
 const port = parentPort!;
@@ -87,6 +88,12 @@ function onRequest(first: Request): void {
       // The client closes only once its writes have settled; anything after this is not ours to write.
       close = true;
       break;
+    }
+    if ('seal' in m) {
+      // Sent once, before the first write; messages arrive in order, so every later row is sealed.
+      const keys = Object.fromEntries(Object.entries(m.seal.keys).map(([id, k]) => [id, Buffer.from(k)]));
+      writer.sealWith(new BodyCipher(keys, m.seal.activeKeyId));
+      continue;
     }
     requests.push(m);
   }

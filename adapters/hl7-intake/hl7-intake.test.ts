@@ -85,9 +85,9 @@ function msa(response: Buffer | undefined): { code: string; controlId: string; e
  * at both once handle() resolves, so their intakes wait that turn too.
  */
 function deliveredWithAnswer(intake: Hl7Intake): Hl7Intake {
-  const handle = intake.handle.bind(intake);
-  intake.handle = async (...args) => {
-    const response = await handle(...args);
+  const handle = intake.handle;
+  (intake as { handle: Hl7Intake['handle'] }).handle = async (payload, connection) => {
+    const response = await handle(payload, connection);
     await new Promise((resolve) => setImmediate(resolve));
     return response;
   };

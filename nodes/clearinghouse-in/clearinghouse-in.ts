@@ -9,6 +9,7 @@ import { hubServicesOrNull } from '../emr-out/outbound';
 import { nodeLogger } from '../mllp-endpoint/node-logger';
 import { envSetting } from '../shared/env-setting';
 import { FollowedSource } from '../shared/followed-source';
+import { followTimeoutMs } from '../shared/follow-timeout';
 import { setStatus } from '../shared/status';
 import { X12_CONTENT_TYPE } from '../x12-837p/x12-837p-constants';
 
@@ -21,6 +22,8 @@ interface ClearinghouseInDef extends NodeDef {
   /** Seconds between polls; `${HUB_…}` allowed. */
   interval: string | number;
   afterPickup: 'archive' | 'delete';
+  /** How long the flow may take with a file (ms); blank for the default (see followTimeoutMs). */
+  processingTimeoutMs?: string | number;
   /** Default `<inboxDir>/archive`. */
   archiveDir: string;
 }
@@ -85,9 +88,11 @@ export = function init(RED: NodeAPI): void {
       const inbox = envSetting(def.inboxDir).trim();
       const login = clearinghouse.transport === 'sftp' ? clearinghouse.sftpLogin : undefined;
       const services = hubServicesOrNull();
+      const timeoutMs = followTimeoutMs(envSetting(def.processingTimeoutMs));
       if (services) {
         source = new FollowedSource<PickedText>(RED, node, {
           store: services.store,
+          timeoutMs,
           endpoint: clearinghouse.storeName,
           reprocessors: services.reprocessors,
           prepare: (record) => {

@@ -51,11 +51,11 @@ describe('emr-in node', () => {
     await hub.close();
   });
 
-  async function load(credentials: Record<string, unknown> = { srv: { webhookSecret: SECRET } }, extra: FlowNode[] = []): Promise<{ out: MessageTap; status: StatusTap }> {
+  async function load(credentials: Record<string, unknown> = { srv: { webhookSecret: SECRET } }, extra: FlowNode[] = [], settings: Record<string, unknown> = {}): Promise<{ out: MessageTap; status: StatusTap }> {
     const flow: FlowNode[] = [
       { id: 'f1', type: 'tab' },
       { id: 'srv', type: 'emr-server', name: 'emr-core', baseUrl: '', authType: 'none' },
-      { id: 'in1', z: 'f1', type: 'emr-in', name: 'emr-events', server: 'srv', path: PATH, wires: [['out', ...extra.map((n) => n.id)]] },
+      { id: 'in1', z: 'f1', type: 'emr-in', name: 'emr-events', server: 'srv', path: PATH, ...settings, wires: [['out', ...extra.map((n) => n.id)]] },
       { id: 'out', z: 'f1', type: 'helper' },
       ...extra,
     ];
@@ -199,6 +199,26 @@ describe('emr-in node', () => {
     const withToken = await post(hub.url(PATH), body, { ...signed(body), authorization: `Bearer ${HUB_TOKEN}` });
     expect(withToken.status).toBe(202);
     expect((await out.next()).controlId).toBe('evt-7');
+  });
+
+  test('the Timeout setting: a flow that has not finished with the event within it leaves the record error TIMEOUT', async () => {
+    // A function node that says it calls done() and never does: the flow never finishes with the event.
+    const hold: FlowNode = { id: 'hold', z: 'f1', type: 'function', func: 'if (msg.never) node.done(); return null;', outputs: 1, noerr: 0, wires: [] };
+    const { out } = await load(undefined, [hold], { processingTimeoutMs: '300' });
+    const body = event('evt-t1');
+    expect((await post(hub.url(PATH), body, signed(body))).status).toBe(202);
+    const msg = await out.next();
+    const record = await waitForStatus(msg.hubMessageId as string, 'error');
+    expect(record).toMatchObject({ errorCode: 'TIMEOUT', errorText: 'not completed within 300 ms' });
+  });
+
+  test('a Timeout that is not a whole number of ms from 1 to an hour is a configuration error naming the setting, and nothing is served', async () => {
+    const { status } = await load(undefined, [], { processingTimeoutMs: '90s' });
+    await status.until((s) => s.fill === 'red');
+    expect(status.last).toEqual({ fill: 'red', shape: 'ring', text: 'error: CONFIG' });
+    expect(JSON.stringify(logEvents())).toContain('processingTimeoutMs must be a whole number');
+    const body = event('evt-t2');
+    expect((await post(hub.url(PATH), body, signed(body))).status).toBe(404);
   });
 
   test('without a webhook secret the node shows "not configured" and serves nothing', async () => {

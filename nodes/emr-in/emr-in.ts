@@ -6,6 +6,7 @@ import type { MessageRecord } from '../../adapters/store';
 import type { EmrServerNode } from '../emr-server/emr-server-node';
 import { hubServicesOrNull } from '../emr-out/outbound';
 import { FollowedSource } from '../shared/followed-source';
+import { followTimeoutOf } from '../shared/follow-timeout';
 import { setStatus } from '../shared/status';
 import { mountWebhook, webhookPath } from './webhook-endpoint';
 import type { MountedWebhook } from './webhook-endpoint';
@@ -13,6 +14,8 @@ import type { MountedWebhook } from './webhook-endpoint';
 interface EmrInDef extends NodeDef {
   server: string;
   path: string;
+  /** How long the flow may take with an event (ms); blank for the default (see followTimeoutMs). */
+  processingTimeoutMs?: string | number;
 }
 
 /**
@@ -58,8 +61,11 @@ export = function init(RED: NodeAPI): void {
       }
       const { store } = services;
       const endpoint = def.name || 'emr-in';
+      const timeoutMs = followTimeoutOf(node, def.processingTimeoutMs, RED._('emr-in.status.config-error'));
+      if (timeoutMs === null) return;
       const followed = new FollowedSource<EmrEvent>(RED, node, {
         store,
+        timeoutMs,
         endpoint,
         reprocessors: services.reprocessors,
         prepare: (record) => parseEmrEvent(record.body),

@@ -22,6 +22,8 @@ export interface FollowedSourceOptions<T> {
   recoverErrorKey: string;
   /** What an operator's reprocess is refused for, as a message (a record of another endpoint is always refused). */
   reprocessRefusal: string;
+  /** How long the flow may take (see followTimeoutMs); FOLLOW_TIMEOUT_MS when unset. */
+  timeoutMs?: number;
 }
 
 /**
@@ -48,6 +50,7 @@ export class FollowedSource<T> {
       logger: nodeLogger(node),
       prepare: options.prepare,
       deliver: (id, prepared, settle) => follower.send(options.toMsg(id, prepared), send, settle),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });
     const intake = this.intake;
     this.unregister =

@@ -46,11 +46,11 @@ describe('stripe-webhook node', () => {
     await hub.close();
   });
 
-  async function load(credentials: Record<string, unknown> = { acct: { webhookSecret: SECRET } }) {
+  async function load(credentials: Record<string, unknown> = { acct: { webhookSecret: SECRET } }, settings: Record<string, unknown> = {}) {
     const flow: FlowNode[] = [
       { id: 'f1', type: 'tab' },
       { id: 'acct', type: 'stripe-account', name: 'stripe', description: '', statementDescriptorSuffix: '', tolerance: '300' },
-      { id: 'w1', z: 'f1', type: 'stripe-webhook', account: 'acct', path: PATH, wires: [['out']] },
+      { id: 'w1', z: 'f1', type: 'stripe-webhook', account: 'acct', path: PATH, ...settings, wires: [['out']] },
       { id: 'out', z: 'f1', type: 'helper' },
     ];
     await helper.load([hub.capture(withCatalog(accountInit, join(__dirname, '..', 'stripe-account'), 'stripe-account')), hub.capture(withCatalog(webhookInit, __dirname, 'stripe-webhook'))], flow, credentials);
@@ -129,6 +129,12 @@ describe('stripe-webhook node', () => {
     expect((await post(hub.url(PATH), body, signed(body))).status).toBe(200);
     await new Promise((r) => setTimeout(r, 50));
     expect(out.pending).toBe(0);
+  });
+
+  test('an invalid Timeout setting: "error: CONFIG", no route', async () => {
+    const { status } = await load(undefined, { processingTimeoutMs: '0' });
+    await status.until((s) => s.text === 'error: CONFIG');
+    expect(hub.publicRoutes.has(PATH)).toBe(false);
   });
 
   test('without a signing secret: "not configured", no route', async () => {

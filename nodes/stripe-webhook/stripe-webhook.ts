@@ -8,12 +8,15 @@ import { mountWebhook, webhookPath } from '../emr-in/webhook-endpoint';
 import type { MountedWebhook, WebhookAnswer } from '../emr-in/webhook-endpoint';
 import { hubServicesOrNull } from '../emr-out/outbound';
 import { FollowedSource } from '../shared/followed-source';
+import { followTimeoutOf } from '../shared/follow-timeout';
 import { setStatus } from '../shared/status';
 import type { StripeAccountNode } from '../stripe-account/stripe-account-node';
 
 interface StripeWebhookDef extends NodeDef {
   account: string;
   path: string;
+  /** How long the flow may take with an event (ms); blank for the default (see followTimeoutMs). */
+  processingTimeoutMs?: string | number;
 }
 
 /** What a stored event is sent on as. */
@@ -72,8 +75,11 @@ export = function init(RED: NodeAPI): void {
       }
       const { store } = services;
       const endpoint = def.name || account.storeName;
+      const timeoutMs = followTimeoutOf(node, def.processingTimeoutMs, RED._('stripe-webhook.status.config-error'));
+      if (timeoutMs === null) return;
       const followed = new FollowedSource<StoredPosting>(RED, node, {
         store,
+        timeoutMs,
         endpoint,
         reprocessors: services.reprocessors,
         prepare: (record) => storedPosting(record.body),

@@ -41,12 +41,12 @@ describe('twilio-webhook node', () => {
     await hub.close();
   });
 
-  async function load(account: Record<string, unknown> = {}) {
+  async function load(account: Record<string, unknown> = {}, settings: Record<string, unknown> = {}) {
     const flow: FlowNode[] = [
       { id: 'f1', type: 'tab' },
       { id: 'acct', type: 'twilio-account', name: 'twilio', accountSid: ACCOUNT, messagingServiceSid: SERVICE, publicBaseUrl: hub.url(''), statusPath: '/twilio/status', timeZone: 'UTC', quietHours: false, quietStart: '21:00', quietEnd: '08:00', ...account },
       { id: 's1', z: 'f1', type: 'twilio-sms', account: 'acct', timeCritical: true, wires: [['sent'], []] },
-      { id: 'w1', z: 'f1', type: 'twilio-webhook', account: 'acct', inboundPath: '/twilio/inbound', wires: [['status'], ['inbound']] },
+      { id: 'w1', z: 'f1', type: 'twilio-webhook', account: 'acct', inboundPath: '/twilio/inbound', ...settings, wires: [['status'], ['inbound']] },
       { id: 'sent', z: 'f1', type: 'helper' },
       { id: 'status', z: 'f1', type: 'helper' },
       { id: 'inbound', z: 'f1', type: 'helper' },
@@ -165,6 +165,12 @@ describe('twilio-webhook node', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(inbound.pending + status.pending).toBe(0);
     noPhi();
+  });
+
+  test('an invalid Timeout setting: "error: CONFIG", nothing served', async () => {
+    const { nodeStatus } = await load({}, { processingTimeoutMs: '1.5' });
+    await nodeStatus.until((s) => s.text === 'error: CONFIG');
+    expect(hub.publicRoutes.has('/twilio/inbound')).toBe(false);
   });
 
   test('without a public base URL the callbacks are "not configured" and not served', async () => {

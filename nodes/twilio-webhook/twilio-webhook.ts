@@ -8,12 +8,15 @@ import { mountWebhook, webhookPath } from '../emr-in/webhook-endpoint';
 import type { MountedWebhook, WebhookAnswer, WebhookRequest } from '../emr-in/webhook-endpoint';
 import { hubServicesOrNull } from '../emr-out/outbound';
 import { FollowedSource } from '../shared/followed-source';
+import { followTimeoutOf } from '../shared/follow-timeout';
 import { setStatus } from '../shared/status';
 import type { TwilioAccountNode } from '../twilio-account/twilio-account-node';
 
 interface TwilioWebhookDef extends NodeDef {
   account: string;
   inboundPath: string;
+  /** How long the flow may take with an inbound message (ms); blank for the default (see followTimeoutMs). */
+  processingTimeoutMs?: string | number;
 }
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -61,8 +64,11 @@ export = function init(RED: NodeAPI): void {
         return;
       }
       const endpoint = def.name || account.storeName;
+      const timeoutMs = followTimeoutOf(node, def.processingTimeoutMs, RED._('twilio-webhook.status.config-error'));
+      if (timeoutMs === null) return;
       const followed = new FollowedSource<InboundMessage>(RED, node, {
         store: services.store,
+        timeoutMs,
         endpoint,
         reprocessors: services.reprocessors,
         prepare: (record) => {

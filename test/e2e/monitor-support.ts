@@ -5,6 +5,7 @@ import bcrypt from 'bcryptjs';
 import { frame, MllpDecoder } from '../../adapters/mllp';
 import { freePort, ROOT, startHubProcess } from '../support/hub-process';
 import type { HubProcess } from '../support/hub-process';
+import { functionNode } from '../support/queue-hub';
 import type { MonitorSnapshot } from '../../hub/monitor/protocol';
 
 /** Helpers shared by the monitor's integration and browser tests. */
@@ -199,9 +200,8 @@ export const DEAD_LETTER_FLOW: ({ id: string; type: string } & Record<string, un
   { id: 'dl-id', type: 'change', name: 'answer the id', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: 'hubMessageId', tot: 'msg' }], wires: [['dl-res']] },
   { id: 'dl-res', type: 'http response', name: '', statusCode: '202', headers: {}, wires: [] },
   { id: 'dl-qin', type: 'queue-in', name: '', queue: DEAD_LETTER_QUEUE, concurrency: '', timeout: '', drain: '', wires: [['dl-dest'], []] },
-  {
+  functionNode({
     id: 'dl-dest',
-    type: 'function',
     name: 'destination',
     func: [
       "const tries = flow.get('tries') || {};",
@@ -214,14 +214,8 @@ export const DEAD_LETTER_FLOW: ({ id: string; type: string } & Record<string, un
       '}',
       'return msg;',
     ].join('\n'),
-    outputs: 1,
-    timeout: 0,
-    noerr: 0,
-    initialize: '',
-    finalize: '',
-    libs: [],
     wires: [['dl-sent']],
-  },
+  }),
   { id: 'dl-sent', type: 'store-status', name: '', status: 'sent', wires: [[]] },
 ];
 

@@ -4,7 +4,7 @@ import { CANARY_MRN } from '../fixtures/canary';
 import { ageRecord } from '../support/age-record';
 import { login, startHubProcess, tempDataDir } from '../support/hub-process';
 import type { HubProcess } from '../support/hub-process';
-import { auth, flowsDir, waitUntil } from '../support/queue-hub';
+import { auth, flowsDir, functionNode, waitUntil } from '../support/queue-hub';
 import type { FlowNode } from '../support/queue-hub';
 
 /**
@@ -19,21 +19,14 @@ const flows: FlowNode[] = [
   { id: 'ec-tab', type: 'tab', label: 'emr crash test' },
   { id: 'ec-srv', type: 'emr-server', name: 'emr-core (crash test)', baseUrl: '', authType: 'none', webhookSecretEnv: 'HUB_EMR_WEBHOOK_SECRET', signatureHeader: 'x-emr-signature', tolerance: 300 },
   { id: 'ec-in', z: 'ec-tab', type: 'emr-in', name: 'emr-crash', server: 'ec-srv', path: '/emr/crash-test', wires: [['ec-hold']] },
-  {
+  functionNode({
     id: 'ec-hold',
     z: 'ec-tab',
-    type: 'function',
     name: 'slow destination',
     // Holds the event for HOLD_MS (the run that is killed holds it for good), then hands it on.
     func: "setTimeout(() => { node.send(msg); node.done(); }, Number(env.get('HOLD_MS') || 0));",
-    outputs: 1,
-    timeout: 0,
-    noerr: 0,
-    initialize: '',
-    finalize: '',
-    libs: [],
     wires: [['ec-done']],
-  },
+  }),
   { id: 'ec-done', z: 'ec-tab', type: 'store-record', name: '', direction: 'outbound', endpoint: 'emr-crash-done', status: 'sent', contentType: 'application/json', wires: [[]] },
 ];
 

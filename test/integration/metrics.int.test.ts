@@ -4,7 +4,7 @@ import { sendMllp } from '../e2e/monitor-support';
 import { CANARY_DOB, CANARY_MRN, CANARY_NAME, canaryOru } from '../fixtures/canary';
 import { createToken, freePort, login, startHubProcess } from '../support/hub-process';
 import type { HubProcess } from '../support/hub-process';
-import { auth, waitUntil } from '../support/queue-hub';
+import { auth, functionNode, waitUntil } from '../support/queue-hub';
 import type { FlowNode } from '../support/queue-hub';
 
 /**
@@ -92,19 +92,12 @@ const queueFlow: FlowNode[] = [
   { id: 'mx-out-dead', type: 'queue-out', name: '', queue: 'mq-dead', keyProperty: '', policy: '', wires: [['mx-res']] },
   { id: 'mx-res', type: 'http response', name: '', statusCode: '202', headers: {}, wires: [] },
   { id: 'mx-qin', type: 'queue-in', name: '', queue: 'mq-dead', concurrency: '', timeout: '', drain: '', wires: [['mx-refuse'], []] },
-  {
+  functionNode({
     id: 'mx-refuse',
-    type: 'function',
     name: 'refuses for good',
     func: "msg.retryable = false;\nthrow new Error('refused');",
-    outputs: 1,
-    timeout: 0,
-    noerr: 0,
-    initialize: '',
-    finalize: '',
-    libs: [],
     wires: [[]],
-  },
+  }),
 ];
 
 describe('/metrics of the hub process', () => {

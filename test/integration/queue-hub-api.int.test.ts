@@ -1,7 +1,7 @@
 import { CANARY_MRN } from '../fixtures/canary';
 import { createToken, login, startHubProcess } from '../support/hub-process';
 import type { HubProcess } from '../support/hub-process';
-import { auth, deployFlows, waitUntil } from '../support/queue-hub';
+import { auth, deployFlows, functionNode, waitUntil } from '../support/queue-hub';
 import type { FlowNode } from '../support/queue-hub';
 
 /**
@@ -20,21 +20,14 @@ const flow: FlowNode[] = [
   { id: 'qa-out', z: 'qa-tab', type: 'queue-out', name: '', queue: QUEUE, keyProperty: '', policy: '{"maxAttempts": 3, "backoff": {"minMs": 50, "maxMs": 50, "jitter": 0}}', wires: [['qa-res']] },
   { id: 'qa-res', z: 'qa-tab', type: 'http response', name: '', statusCode: '202', headers: {}, wires: [] },
   { id: 'qa-qin', z: 'qa-tab', type: 'queue-in', name: '', queue: QUEUE, concurrency: '', timeout: '', drain: '', wires: [['qa-fn'], []] },
-  {
+  functionNode({
     id: 'qa-fn',
     z: 'qa-tab',
-    type: 'function',
     name: 'destination',
     // Stands in for a destination that answers "rejected" (an AR ACK, an HTTP 4xx) to anything but a corrected message.
     func: "if (!String(msg.payload).startsWith('corrected')) { msg.retryable = false; throw new Error('rejected ' + msg.payload); }\nreturn msg;",
-    outputs: 1,
-    timeout: 0,
-    noerr: 0,
-    initialize: '',
-    finalize: '',
-    libs: [],
     wires: [['qa-record']],
-  },
+  }),
   { id: 'qa-record', z: 'qa-tab', type: 'store-record', name: '', direction: 'outbound', endpoint: 'itq-delivered', status: 'sent', contentType: 'text/plain', wires: [[]] },
 ];
 

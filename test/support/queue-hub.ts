@@ -19,6 +19,11 @@ import { pollUntil } from './poll';
  */
 
 export type FlowNode = { id: string; type: string } & Record<string, unknown>;
+
+/** A core function node as the editor saves it: `func` on one output, no setup or libraries. */
+export function functionNode(node: { id: string; z?: string; name: string; func: string; wires: string[][] }): FlowNode {
+  return { type: 'function', outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], ...node };
+}
 export const auth = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
 /** Polls `condition` until it holds; fails naming `what` (and the hub's output, when given) after `timeoutMs`. */

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FOLLOW_TIMEOUT_MS } from '../../adapters/shared/followed-inbound';
 import { HealthRegistry } from '../../adapters/shared/health-registry';
 import { ReprocessRegistry } from '../../adapters/shared/reprocess-registry';
 import { silentLogger } from '../../adapters/shared/logger';
@@ -8,7 +9,10 @@ import { clearHubServices, setHubServices } from '../../adapters/shared/registry
 import { createMessageStore } from '../../adapters/store';
 import type { EncryptedMessageStore, MessageRecord } from '../../adapters/store';
 import { CANARY_MRN, canaryOru } from '../../test/fixtures/canary';
+import { ageRecord } from '../../test/support/age-record';
+import { coreNodes, withHooks } from '../../test/support/mllp-harness';
 import { canariesIn, flowNode, helper, logEvents, MessageTap, StatusTap, withCatalog } from '../../test/support/node-red-helper';
+import { pollUntil } from '../../test/support/poll';
 import type { FlowNode, TestMsg } from '../../test/support/node-red-helper';
 import { testStoreKeys } from '../../test/support/store-keys';
 import storeRecordInit = require('./store-record');
@@ -281,5 +285,98 @@ describe('store-record node', () => {
     setHubServices({ store, logger: silentLogger, health: new HealthRegistry(), reprocessors });
     flowNode('n1').receive({ payload: 'x' } as TestMsg);
     await stored(await out.next());
+  });
+
+  describe('following the flow', () => {
+    const FOLLOW = { follow: true, status: 'received' };
+
+    /** store-record → function `step` → helper `out`; the function fails msgs whose payload says so. */
+    async function loadFollowed(settings: Record<string, unknown> = FOLLOW): Promise<{ out: MessageTap; caught: MessageTap; status: StatusTap }> {
+      const nodes = flow(settings).map((n) => (n.id === 'n1' ? { ...n, wires: [['step']] } : n));
+      nodes.push({ id: 'step', z: 'f1', type: 'function', func: "if (String(msg.payload).startsWith('FAIL')) throw new Error('refused ' + msg.payload); return msg;", outputs: 1, noerr: 0, wires: [['out']] });
+      await helper.load([withHooks(storeRecordNode), ...coreNodes('function/10-function.js')], nodes);
+      return { out: new MessageTap('out'), caught: new MessageTap('caught'), status: new StatusTap('n1') };
+    }
+
+    async function untilStatus(id: string, status: string): Promise<MessageRecord> {
+      return pollUntil(`record ${id} ${status}`, async () => {
+        const record = await store.get(id);
+        return record?.status === status ? record : undefined;
+      });
+    }
+
+    test('the record is stored processing whatever Status says, and becomes sent once the flow has finished with the msg', async () => {
+      const { out } = await loadFollowed();
+      const hl7 = canaryOru('CTRL-3001');
+      flowNode('n1').receive({ payload: hl7, controlId: 'CTRL-3001', endpoint: 'elsewhere', patientId: CANARY_MRN } as TestMsg);
+      const msg = await out.next();
+      expect(msg.payload).toBe(hl7);
+      const record = await stored(msg);
+      // Recovery looks for this node's records under its own endpoint: msg.endpoint is not used.
+      expect(record).toMatchObject({ endpoint: 'lis-mllp', nodeId: 'n1', controlId: 'CTRL-3001', attempts: 0 });
+      expect((await untilStatus(record.id, 'sent')).errorCode).toBeNull();
+    });
+
+    test('a node failing the msg leaves the record in error with the error class and code, not its message', async () => {
+      const { out } = await loadFollowed();
+      flowNode('n1').receive({ payload: `FAIL ${CANARY_MRN}` } as TestMsg);
+      const record = await pollUntil('an error record', async () => (await store.search({ endpoint: 'lis-mllp', status: 'error' })).items[0]);
+      expect(record).toMatchObject({ errorCode: 'FLOW_ERROR', errorText: 'node step reported Error (UNKNOWN)' });
+      expect(out.pending).toBe(0);
+      expect(canariesIn(record)).toEqual([]);
+    });
+
+    test('a record a previous run stored and answered but never saw through the flow goes through it again once the flows start, without the HTTP objects', async () => {
+      const hl7 = canaryOru('CTRL-3002');
+      const left = await store.insert({ direction: 'inbound', endpoint: 'lis-mllp', nodeId: 'n1', flowId: 'f1', controlId: 'CTRL-3002', messageType: 'ORU^R01', status: 'processing', contentType: 'application/hl7-v2', body: hl7 });
+      // Too fresh to tell from a live process's, and another node's: not taken.
+      const fresh = await store.insert({ direction: 'inbound', endpoint: 'lis-mllp', nodeId: 'n1', controlId: 'CTRL-3003', status: 'processing', contentType: 'application/hl7-v2', body: 'fresh' });
+      const other = await store.insert({ direction: 'inbound', endpoint: 'lis-mllp', nodeId: 'n9', controlId: 'CTRL-3004', status: 'processing', contentType: 'application/hl7-v2', body: 'other' });
+      for (const r of [left, other]) ageRecord(dir, r.id, FOLLOW_TIMEOUT_MS + 1000);
+
+      const { out } = await loadFollowed();
+      const msg = await out.next();
+      expect(msg).toMatchObject({ payload: hl7, hubMessageId: left.id, controlId: 'CTRL-3002', messageType: 'ORU^R01' });
+      expect(msg.res).toBeUndefined();
+      expect((await untilStatus(left.id, 'sent')).attempts).toBe(1);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(out.pending).toBe(0);
+      expect((await store.get(fresh.id))?.status).toBe('processing');
+      expect((await store.get(other.id))?.status).toBe('processing');
+      expect(await store.count({ endpoint: 'lis-mllp' })).toBe(3);
+    });
+
+    test('without Follow the flow, a leftover is not sent again (the flow decides when such a record is done)', async () => {
+      const left = await store.insert({ direction: 'inbound', endpoint: 'lis-mllp', nodeId: 'n1', status: 'processing', contentType: 'application/hl7-v2', body: 'left' });
+      ageRecord(dir, left.id, FOLLOW_TIMEOUT_MS + 1000);
+      const { out } = await loadFollowed({ follow: false });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(out.pending).toBe(0);
+      expect((await store.get(left.id))?.status).toBe('processing');
+    });
+
+    test('an operator reprocess sends the record through the flow again and it settles sent, one attempt more', async () => {
+      const { out } = await loadFollowed();
+      flowNode('n1').receive({ payload: 'ISA*00*X12 file' } as TestMsg);
+      const first = await stored(await out.next());
+      await untilStatus(first.id, 'sent');
+      await reprocessors.get('n1')!({ ...first, body: first.body! });
+      const again = await out.next();
+      expect(again).toMatchObject({ payload: 'ISA*00*X12 file', hubMessageId: first.id });
+      expect((await untilStatus(first.id, 'sent')).attempts).toBe(1);
+      expect(await store.count({ endpoint: 'lis-mllp' })).toBe(1);
+    });
+
+    test('an invalid Timeout is a config error naming the setting; a msg then reaches Catch and nothing is stored', async () => {
+      const { out, caught, status } = await loadFollowed({ ...FOLLOW, processingTimeoutMs: '0' });
+      await status.until((s) => s.text === 'error: CONFIG');
+      const errors = logEvents().filter((e) => (e as { level?: number }).level === LOG_ERROR);
+      expect(String((errors[0] as { msg: unknown }).msg)).toMatch(/processingTimeoutMs/);
+      flowNode('n1').receive({ payload: 'x' } as TestMsg);
+      const failed = await caught.next();
+      expect((failed.error as { message: string }).message).toMatch(/processingTimeoutMs/);
+      expect(out.pending).toBe(0);
+      expect(await store.count({})).toBe(0);
+    });
   });
 });

@@ -15,6 +15,10 @@
  * a fifth between runs, and one run each, a minute apart, measured the drift
  * as much as the peers.
  *
+ * Every round also reports the CPU time the hypervisor stole from this VM
+ * while it ran (cpu-steal.ts): a round with a large steal share measured a
+ * neighbour, not the code.
+ *
  * BENCH_MESSAGES (default 20000), BENCH_CONNECTIONS (default 8),
  * BENCH_ROUNDS (default 3), BENCH_WARMUP (default 5000),
  * BENCH_MORE_CONNECTIONS (e.g. "16,32": extra max-rate rows with more senders;
@@ -29,6 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { drive } from './mllp-driver';
 import type { DriveResult } from './mllp-driver';
+import { cpuTimes, stealPercent } from './cpu-steal';
 import { machineProfile } from './machine-profile';
 import { hubIntakeFlowsDir } from './peers/hub-intake-flow';
 import { nodeRedTcpPeer } from './peers/node-red-tcp-flow';
@@ -138,12 +143,25 @@ const PEERS: Peer[] = [
   },
 ];
 
-interface Row extends DriveResult {
+/** A drive, with the share of CPU time stolen from the VM while it ran (null off Linux). */
+interface Measured extends DriveResult {
+  stealPct: number | null;
+}
+
+interface Row extends Measured {
   peer: string;
   mode: string;
   connections: number;
   /** Max-rate rows: msgs/s of every round, in the order run; the row itself is the median round. */
   rounds?: number[];
+  /** Max-rate rows: steal % of every round, in the same order. */
+  roundsStealPct?: (number | null)[];
+}
+
+async function measure(options: Parameters<typeof drive>[0]): Promise<Measured> {
+  const before = cpuTimes();
+  const result = await drive(options);
+  return { ...result, stealPct: stealPercent(before, cpuTimes()) };
 }
 
 interface Running {
@@ -152,7 +170,7 @@ interface Running {
   proc: ChildProcess;
 }
 
-function median(results: DriveResult[]): DriveResult {
+function median(results: Measured[]): Measured {
   const sorted = [...results].sort((a, b) => a.perSecond - b.perSecond);
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
@@ -172,32 +190,35 @@ async function main(): Promise<void> {
     for (const { port } of running) {
       if (WARMUP > 0) await drive({ port, connections: CONNECTIONS, messages: WARMUP, message: (n) => oru(n + 10_000_000), controlId: (n) => controlId(n + 10_000_000) });
     }
-    const maxRuns = new Map<Running, DriveResult[]>(running.map((r) => [r, []]));
+    const maxRuns = new Map<Running, Measured[]>(running.map((r) => [r, []]));
     for (let round = 0; round < ROUNDS; round++) {
       for (const r of running) {
         // Let the previous peer's after-work (the hub's row moves and checkpoint) finish first.
         await new Promise((resolve) => setTimeout(resolve, SETTLE_BETWEEN_RUNS_MS));
         const offset = 40_000_000 + round * 1_000_000;
-        maxRuns.get(r)!.push(await drive({ port: r.port, connections: CONNECTIONS, messages: MESSAGES, message: (n) => oru(n + offset), controlId: (n) => controlId(n + offset) }));
+        maxRuns.get(r)!.push(await measure({ port: r.port, connections: CONNECTIONS, messages: MESSAGES, message: (n) => oru(n + offset), controlId: (n) => controlId(n + offset) }));
       }
     }
     for (const r of running) {
       const runs = maxRuns.get(r)!;
-      rows.push({ peer: r.peer.name, mode: `max, C=${CONNECTIONS}`, connections: CONNECTIONS, ...median(runs), rounds: runs.map((x) => x.perSecond) });
+      rows.push({ peer: r.peer.name, mode: `max, C=${CONNECTIONS}`, connections: CONNECTIONS, ...median(runs), rounds: runs.map((x) => x.perSecond), roundsStealPct: runs.map((x) => x.stealPct) });
       for (const [k, connections] of MORE_CONNECTIONS.entries()) {
         const offset = 30_000_000 + k * 1_000_000;
-        const more = await drive({ port: r.port, connections, messages: MESSAGES, message: (n) => oru(n + offset), controlId: (n) => controlId(n + offset) });
+        const more = await measure({ port: r.port, connections, messages: MESSAGES, message: (n) => oru(n + offset), controlId: (n) => controlId(n + offset) });
         rows.push({ peer: r.peer.name, mode: `max, C=${connections}`, connections, ...more });
       }
-      const paced = await drive({ port: r.port, connections: CONNECTIONS, messages: LATENCY_RATE * LATENCY_SECONDS, rate: LATENCY_RATE, message: (n) => oru(n + 20_000_000), controlId: (n) => controlId(n + 20_000_000) });
+      const paced = await measure({ port: r.port, connections: CONNECTIONS, messages: LATENCY_RATE * LATENCY_SECONDS, rate: LATENCY_RATE, message: (n) => oru(n + 20_000_000), controlId: (n) => controlId(n + 20_000_000) });
       rows.push({ peer: r.peer.name, mode: `${LATENCY_RATE}/s paced, C=${CONNECTIONS}`, connections: CONNECTIONS, ...paced });
     }
   } finally {
     await Promise.all(running.map((r) => stop(r.proc)));
   }
 
-  const header = ['peer', 'mode', 'messages', 'msgs/s', 'p50 ms', 'p99 ms', 'AA', 'AE/AR', 'MSA-2 mismatch', 'rounds msgs/s'];
-  const lines = rows.map((r) => [r.peer, r.mode, r.messages, r.perSecond, r.p50Ms, r.p99Ms, r.accepted, r.rejected, r.mismatched, r.rounds?.join(' ') ?? ''].map(String));
+  const pct = (v: number | null): string => (v === null ? '?' : String(v));
+  const header = ['peer', 'mode', 'messages', 'msgs/s', 'p50 ms', 'p99 ms', 'AA', 'AE/AR', 'MSA-2 mismatch', 'steal %', 'rounds msgs/s', 'rounds steal %'];
+  const lines = rows.map((r) =>
+    [r.peer, r.mode, r.messages, r.perSecond, r.p50Ms, r.p99Ms, r.accepted, r.rejected, r.mismatched, pct(r.stealPct), r.rounds?.join(' ') ?? '', r.roundsStealPct?.map(pct).join(' ') ?? ''].map(String),
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const fmt = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
   process.stdout.write(`MLLP benchmark: ~1 KB ORU^R01, one message in flight per connection (${new Date().toISOString()})\n`);

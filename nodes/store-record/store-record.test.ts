@@ -367,6 +367,17 @@ describe('store-record node', () => {
       expect(await store.count({ endpoint: 'lis-mllp' })).toBe(1);
     });
 
+    test('started without hub services, it refuses msgs (to Catch) rather than store records nobody follows', async () => {
+      clearHubServices();
+      const { out, caught } = await loadFollowed();
+      setHubServices({ store, logger: silentLogger, health: new HealthRegistry(), reprocessors });
+      flowNode('n1').receive({ payload: 'x' } as TestMsg);
+      const failed = await caught.next();
+      expect((failed.error as { message: string }).message).toMatch(/redeployed/);
+      expect(out.pending).toBe(0);
+      expect(await store.count({})).toBe(0);
+    });
+
     test('an invalid Timeout is a config error naming the setting; a msg then reaches Catch and nothing is stored', async () => {
       const { out, caught, status } = await loadFollowed({ ...FOLLOW, processingTimeoutMs: '0' });
       await status.until((s) => s.text === 'error: CONFIG');

@@ -101,6 +101,8 @@ export = function init(RED: NodeAPI): void {
       try {
         if (configError) throw new IntegrationError('processingTimeoutMs is invalid; nothing is stored', 'CONFIG', false);
         services = getHubServices();
+        // A followed record nobody follows would stay `processing` for good: refuse it instead.
+        if (followed && !source) throw new IntegrationError('hub services were not ready when this node started; nothing is stored until it is redeployed', 'CONFIG', false);
         body = payloadBytes(msg.payload);
       } catch (err) {
         done(err as Error);

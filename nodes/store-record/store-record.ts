@@ -22,6 +22,8 @@ interface StoreRecordDef extends NodeDef {
 
 type Msg = NodeMessage & Record<string, unknown>;
 
+const REPROCESS_REFUSAL = 'only an inbound record this node stored can be reprocessed';
+
 /**
  * Records msg.payload in the message store before passing the msg on, so the
  * flow can acknowledge its sender knowing the message is durable. Metadata
@@ -74,7 +76,7 @@ export = function init(RED: NodeAPI): void {
             return msg as Msg & { _msgid: string };
           },
           recoverErrorKey: 'store-record.errors.recover',
-          reprocessRefusal: 'only an inbound record this node stored can be reprocessed',
+          reprocessRefusal: REPROCESS_REFUSAL,
         });
       }
     }
@@ -86,7 +88,7 @@ export = function init(RED: NodeAPI): void {
       try {
         const services = getHubServices();
         unregister = services.reprocessors?.register(node.id, async (record) => {
-          if (record.direction !== 'inbound') throw new IntegrationError('only an inbound record this node stored can be reprocessed', 'CONFIG', false);
+          if (record.direction !== 'inbound') throw new IntegrationError(REPROCESS_REFUSAL, 'CONFIG', false);
           await services.store.update(record.id, { incrementAttempts: true });
           node.send({ ...msgOf(record), hubMessageId: record.id });
         });

@@ -2,9 +2,9 @@ import { signWebhook } from '../../adapters/emr';
 import { FOLLOW_TIMEOUT_MS } from '../../adapters/shared/followed-inbound';
 import { CANARY_MRN } from '../fixtures/canary';
 import { ageRecord } from '../support/age-record';
-import { login, startHubProcess, tempDataDir } from '../support/hub-process';
+import { startHubProcess, tempDataDir } from '../support/hub-process';
 import type { HubProcess } from '../support/hub-process';
-import { auth, flowsDir, functionNode, waitUntil } from '../support/queue-hub';
+import { flowsDir, holdingNode, recordsOf, waitUntil } from '../support/queue-hub';
 import type { FlowNode } from '../support/queue-hub';
 
 /**
@@ -19,14 +19,7 @@ const flows: FlowNode[] = [
   { id: 'ec-tab', type: 'tab', label: 'emr crash test' },
   { id: 'ec-srv', type: 'emr-server', name: 'emr-core (crash test)', baseUrl: '', authType: 'none', webhookSecretEnv: 'HUB_EMR_WEBHOOK_SECRET', signatureHeader: 'x-emr-signature', tolerance: 300 },
   { id: 'ec-in', z: 'ec-tab', type: 'emr-in', name: 'emr-crash', server: 'ec-srv', path: '/emr/crash-test', wires: [['ec-hold']] },
-  functionNode({
-    id: 'ec-hold',
-    z: 'ec-tab',
-    name: 'slow destination',
-    // Holds the event for HOLD_MS (the run that is killed holds it for good), then hands it on.
-    func: "setTimeout(() => { node.send(msg); node.done(); }, Number(env.get('HOLD_MS') || 0));",
-    wires: [['ec-done']],
-  }),
+  holdingNode({ id: 'ec-hold', z: 'ec-tab', name: 'slow destination', wires: [['ec-done']] }),
   { id: 'ec-done', z: 'ec-tab', type: 'store-record', name: '', direction: 'outbound', endpoint: 'emr-crash-done', status: 'sent', contentType: 'application/json', wires: [[]] },
 ];
 
@@ -45,12 +38,7 @@ describe('emr-in: an event answered 202 and never finished survives kill -9', ()
     const res = await fetch(`${hub.url}/in/emr/crash-test`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-emr-signature': signWebhook(SECRET, body, Math.floor(Date.now() / 1000)) }, body });
     expect(res.status).toBe(202);
 
-    type Listed = { id: string; status: string; attempts: number };
-    const list = async (h: HubProcess, endpoint: string): Promise<Listed[]> => {
-      const token = await login(h.url, 'admin', ADMIN_PASSWORD);
-      const r = await fetch(`${h.url}/api/v1/messages?endpoint=${endpoint}`, { headers: auth(token) });
-      return ((await r.json()) as { items: Listed[] }).items;
-    };
+    const list = (h: HubProcess, endpoint: string): ReturnType<typeof recordsOf> => recordsOf(h, ADMIN_PASSWORD, endpoint);
     const [event] = await list(hub, 'emr-crash');
     expect(event).toMatchObject({ status: 'processing', attempts: 0 });
     expect(await list(hub, 'emr-crash-done')).toEqual([]);

@@ -3,7 +3,7 @@ import { CANARY_MRN } from '../fixtures/canary';
 import { ageRecord } from '../support/age-record';
 import { createToken, login, startHubProcess, tempDataDir } from '../support/hub-process';
 import type { HubProcess } from '../support/hub-process';
-import { auth, flowsDir, functionNode, waitUntil } from '../support/queue-hub';
+import { flowsDir, holdingNode, recordsOf, waitUntil } from '../support/queue-hub';
 import type { FlowNode } from '../support/queue-hub';
 
 /**
@@ -22,14 +22,7 @@ const flows: FlowNode[] = [
   { id: 'fc-answer?', z: 'fc-tab', type: 'switch', name: 'an HTTP sender to answer?', property: 'res', propertyType: 'msg', rules: [{ t: 'nnull' }], checkall: 'true', repair: false, outputs: 1, wires: [['fc-202']] },
   { id: 'fc-202', z: 'fc-tab', type: 'change', name: '', rules: [{ t: 'set', p: 'statusCode', pt: 'msg', to: '202', tot: 'num' }, { t: 'set', p: 'payload', pt: 'msg', to: '{"id": $$.hubMessageId}', tot: 'jsonata' }], wires: [['fc-res']] },
   { id: 'fc-res', z: 'fc-tab', type: 'http response', name: '', statusCode: '', headers: {}, wires: [] },
-  functionNode({
-    id: 'fc-hold',
-    z: 'fc-tab',
-    name: 'slow posting',
-    // Holds the file for HOLD_MS (the run that is killed holds it for good), then hands it on.
-    func: "setTimeout(() => { node.send(msg); node.done(); }, Number(env.get('HOLD_MS') || 0));",
-    wires: [['fc-done']],
-  }),
+  holdingNode({ id: 'fc-hold', z: 'fc-tab', name: 'slow posting', wires: [['fc-done']] }),
   { id: 'fc-done', z: 'fc-tab', type: 'store-record', name: '', direction: 'outbound', endpoint: 'follow-crash-done', status: 'sent', contentType: 'text/plain', wires: [[]] },
 ];
 
@@ -50,12 +43,7 @@ describe('store record, Follow the flow: a file answered 202 and never finished 
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
 
-    type Listed = { id: string; status: string; attempts: number };
-    const list = async (h: HubProcess, endpoint: string): Promise<Listed[]> => {
-      const session = await login(h.url, 'admin', ADMIN_PASSWORD);
-      const r = await fetch(`${h.url}/api/v1/messages?endpoint=${endpoint}`, { headers: auth(session) });
-      return ((await r.json()) as { items: Listed[] }).items;
-    };
+    const list = (h: HubProcess, endpoint: string): ReturnType<typeof recordsOf> => recordsOf(h, ADMIN_PASSWORD, endpoint);
     expect(await list(hub, 'follow-crash')).toEqual([expect.objectContaining({ id, status: 'processing', attempts: 0 })]);
     expect(await list(hub, 'follow-crash-done')).toEqual([]);
 

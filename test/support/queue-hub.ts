@@ -26,6 +26,28 @@ export function functionNode(node: { id: string; z?: string; name: string; func:
 }
 export const auth = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
+/**
+ * A function node that holds every msg for the hub's HOLD_MS environment
+ * variable, then hands it on: the run a crash test kills holds it for good
+ * (a large HOLD_MS), the restarted run lets it through (HOLD_MS 0).
+ */
+export function holdingNode(node: { id: string; z: string; name: string; wires: string[][] }): FlowNode {
+  return functionNode({ ...node, func: "setTimeout(() => { node.send(msg); node.done(); }, Number(env.get('HOLD_MS') || 0));" });
+}
+
+export interface ListedRecord {
+  id: string;
+  status: string;
+  attempts: number;
+}
+
+/** An endpoint's records through the monitor API, newest first, as the hub's admin sees them. */
+export async function recordsOf(hub: HubProcess, adminPassword: string, endpoint: string): Promise<ListedRecord[]> {
+  const token = await login(hub.url, 'admin', adminPassword);
+  const res = await fetch(`${hub.url}/api/v1/messages?endpoint=${encodeURIComponent(endpoint)}`, { headers: auth(token) });
+  return ((await res.json()) as { items: ListedRecord[] }).items;
+}
+
 /** Polls `condition` until it holds; fails naming `what` (and the hub's output, when given) after `timeoutMs`. */
 export async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, hub?: HubProcess): Promise<void> {
   await pollUntil(what, condition, { timeoutMs, intervalMs: 50, ...(hub ? { context: () => `--- hub output ---\n${hub.output().slice(-4000)}` } : {}) });
